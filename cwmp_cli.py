@@ -1,0 +1,105 @@
+"""The `cwmp` command: one front door to the four packages.
+
+Each subcommand is an entry point named by string ("package.module:function")
+and imported only when called, so the packages stay independent of each other
+(solvers imports nothing else; paper_figures only reads results/).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import time
+from collections.abc import Sequence
+
+# subcommand -> (entry point, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "compare": ("solvers.cli:main", "greedy vs exact vs LP on instance families"),
+    "bench": ("solvers.bench:main", "speed benchmarks (fast CWMP, exact solvers)"),
+    "theory": ("theory.cli:main", "claims report: symbolic, numeric, Monte Carlo"),
+    "fl": ("fl_validation.cli:main", "FedAvg on non-IID CIFAR-10 with energy accounting"),
+    "figures": ("paper_figures.cli:main", "plot every figure from saved results"),
+    "reproduce": ("cwmp_cli:reproduce", "the main job: everything, quick by default"),
+}
+
+
+def _load(entry: str):
+    module, _, func = entry.partition(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def _usage() -> str:
+    lines = ["usage: cwmp <command> [options]   (cwmp <command> --help for details)", "", "commands:"]
+    lines += [f"  {name:<10} {desc}" for name, (_, desc) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in {"-h", "--help", "help"}:
+        print(_usage())
+        return 0
+    name, rest = args[0], args[1:]
+    if name not in COMMANDS:
+        print(f"cwmp: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    result = _load(COMMANDS[name][0])(rest)
+    return int(result or 0)
+
+
+def reproduce(argv: Sequence[str] | None = None) -> int:
+    """Run the suite's jobs in order: theory, compare, FL smoke, figures.
+
+    Quick by default (under 10 minutes on 2 CPU cores): FL figures use the
+    committed `paper` sweep under results/fl/. `--full` reruns everything.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="cwmp reproduce", description=reproduce.__doc__)
+    parser.add_argument("--full", action="store_true", help="rerun everything from scratch (hours)")
+    parser.add_argument("--results", default="results", help="results directory (default: ./results)")
+    ns = parser.parse_args(list(argv or []))
+    quick = [] if ns.full else ["--quick"]
+    steps: list[tuple[str, list[str]]] = [
+        ("theory", quick + ["--results", ns.results]),
+        ("compare", quick + ["--results", ns.results]),
+        ("fl", ["--preset", "paper" if ns.full else "smoke", "--results", ns.results]),
+        ("figures", ["--results", ns.results]),
+    ]
+    if ns.full:
+        steps.insert(2, ("bench", ["--results", ns.results]))
+    failures = []
+    for name, step_args in steps:
+        t0 = time.perf_counter()
+        print(f"\n=== cwmp {name} {' '.join(step_args)}", flush=True)
+        rc = _load(COMMANDS[name][0])(step_args)
+        print(f"=== cwmp {name}: exit {int(rc or 0)} in {time.perf_counter() - t0:.1f} s", flush=True)
+        if rc:
+            failures.append(name)
+    _print_summary(ns.results)
+    if failures:
+        print(f"\nfailed steps: {', '.join(failures)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_summary(results: str) -> None:
+    """Where everything is, and the claims table from the theory report."""
+    import json
+    from pathlib import Path
+
+    root = Path(results)
+    print("\n=== outputs")
+    for sub in ("theory/report.md", "solvers/compare.json", "fl", "bench"):
+        p = root / sub
+        print(f"  {p}{'' if p.exists() else '  (missing)'}")
+    print("  paper_figures/out/  (figures)")
+    report = root / "theory" / "report.json"
+    if report.exists():
+        print("\n=== claims")
+        for row in json.loads(report.read_text()):
+            print(f"  {row['id']:<4} {row['status']:<22} {row['statement'][:70]}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

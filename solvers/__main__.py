@@ -1,0 +1,5 @@
+"""`python -m solvers` = `cwmp compare`."""
+
+from .cli import main
+
+raise SystemExit(main())
