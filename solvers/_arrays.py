@@ -21,7 +21,7 @@ def is_torch(x: Any) -> bool:
 
 def _first_bad(arr: np.ndarray, bad: np.ndarray) -> str:
     i = int(np.flatnonzero(bad)[0])
-    return f"index {i} (value {arr[i]!r}); {int(bad.sum())} bad entries in total"
+    return f"index {i} (value {float(arr[i])!r}); {int(bad.sum())} bad entries in total"
 
 
 def as_vector(x: Any, name: str) -> np.ndarray:

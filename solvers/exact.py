@@ -90,7 +90,7 @@ def _dp(p: Problem, B: float) -> np.ndarray:
     c = p.c
     if not np.all(c == np.round(c)):
         bad = int(np.flatnonzero(c != np.round(c))[0])
-        raise ValueError(f"backend='dp' needs integer costs; c[{bad}] = {c[bad]!r}")
+        raise ValueError(f"backend='dp' needs integer costs; c[{bad}] = {float(c[bad])!r}")
     cap = int(np.floor(B))
     d = len(c)
     if d * (cap + 1) > DP_MAX_CELLS:

@@ -61,7 +61,7 @@ def _scores(p: Problem, score: str) -> np.ndarray:
         s = p.v / p.c if score == "l2" else np.abs(p.g) / p.c
     if not np.isfinite(s).all():
         bad = np.flatnonzero(~np.isfinite(s))[0]
-        raise ValueError(f"score g²/c overflows float64 at index {bad} (g={p.g[bad]!r}, c={p.c[bad]!r})")
+        raise ValueError(f"score g²/c overflows float64 at index {bad} (g={float(p.g[bad])!r}, c={float(p.c[bad])!r})")
     return s
 
 
