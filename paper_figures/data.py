@@ -1,0 +1,248 @@
+"""Reading saved results (never producing them) and the skip protocol.
+
+A loader raises `MissingResults(reason, command)` when its input is absent or
+lacks a key it needs; `figure(...)` turns that into one printed line
+``fig N skipped: <reason>; produce it with: <command>`` and a ``None`` return.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+FL_COMMAND = "cwmp fl --preset paper"
+COMPARE_COMMAND = "cwmp compare"
+BENCH_COMMAND = "cwmp bench"
+THEORY_COMMAND = "cwmp theory"
+
+
+class MissingResults(Exception):
+    def __init__(self, reason: str, command: str):
+        super().__init__(reason)
+        self.reason = reason
+        self.command = command
+
+
+def figure(number: int) -> Callable:
+    """Decorator for ``make``: a MissingResults becomes a one-line skip message and None."""
+
+    def wrap(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def inner(*args, **kw):
+            try:
+                return fn(*args, **kw)
+            except MissingResults as e:
+                print(f"fig {number} skipped: {e.reason}; produce it with: {e.command}", flush=True)
+                return None
+
+        return inner
+
+    return wrap
+
+
+def read_json(path: Path, command: str) -> Any:
+    if not path.is_file():
+        raise MissingResults(f"{path} not found", command)
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise MissingResults(f"{path} unreadable ({e.__class__.__name__})", command) from e
+
+
+def require(obj: Any, keys: tuple[str, ...] | list[str], where: str, command: str) -> None:
+    if not isinstance(obj, dict):
+        raise MissingResults(f"{where}: expected an object", command)
+    missing = [k for k in keys if k not in obj]
+    if missing:
+        raise MissingResults(f"{where}: missing key(s) {', '.join(missing)}", command)
+
+
+def rows_of(doc: Any, keys: tuple[str, ...], where: str, command: str, list_key: str = "rows") -> list[dict]:
+    rows = doc.get(list_key) if isinstance(doc, dict) else doc
+    if not isinstance(rows, list) or not rows:
+        raise MissingResults(f"{where}: no {list_key}", command)
+    for r in rows:
+        require(r, keys, where, command)
+    return rows
+
+
+def spread(values) -> tuple[float, float, float, int]:
+    """(mean, min, max, n) of the finite values; the band of every figure is min-max over seeds."""
+    a = np.asarray([v for v in values if v is not None and math.isfinite(v)], float)
+    if a.size == 0:
+        return (math.nan, math.nan, math.nan, 0)
+    return float(a.mean()), float(a.min()), float(a.max()), int(a.size)
+
+
+# ----------------------------------------------------------------------------- FL runs
+
+
+@dataclass
+class Run:
+    run_id: str
+    method: str
+    mode: str
+    sparsity: float  # 1.0 for dense
+    seed: int
+    complete: bool
+    rounds: list[dict]
+    final_acc: float | None  # percent
+    total_energy_J: float | None
+    path: Path
+    config: dict = field(default_factory=dict)
+
+
+@dataclass
+class FLResults:
+    preset: str
+    runs: list[Run]
+    root: Path
+
+    def groups(self, complete_only: bool = False) -> dict[tuple[str, str, float], list[Run]]:
+        """(method, mode, sparsity) -> runs over seeds, in a stable order."""
+        out: dict[tuple[str, str, float], list[Run]] = defaultdict(list)
+        for r in self.runs:
+            if complete_only and not r.complete:
+                continue
+            out[(r.method, r.mode, r.sparsity)].append(r)
+        return dict(sorted(out.items(), key=lambda kv: (kv[0][2], kv[0][1] != "count", kv[0][1],
+                                                        _method_order(kv[0][0]))))
+
+    def sparsities(self) -> list[float]:
+        return sorted({r.sparsity for r in self.runs if r.method != "dense"})
+
+    def describe(self) -> str:
+        """'cnn, 10 clients, Dir(α=0.5), profile on-device' from the first run's config."""
+        c = self.runs[0].config
+        parts = [str(c["model"])] if "model" in c else []
+        if "n_clients" in c:
+            parts.append(f"{c['n_clients']} clients")
+        if "alpha" in c:
+            parts.append(f"Dir(α={c['alpha']:g})")
+        if "profile" in c:
+            parts.append(f"profile {c['profile']}")
+        return ", ".join(parts)
+
+    def note(self) -> str:
+        n_seeds = len({r.seed for r in self.runs})
+        partial = sum(not r.complete for r in self.runs)
+        s = f"preset {self.preset}: {len(self.runs)} runs, {n_seeds} seed(s)"
+        if partial:
+            s += f", {partial} partial"
+        return s + "; bands: min–max over seeds"
+
+
+METHOD_ORDER = ("dense", "topk", "cwmp-l2", "cwmp-paper", "cwmp-exact", "random-k")
+
+
+def _method_order(m: str) -> tuple[int, str]:
+    return (METHOD_ORDER.index(m) if m in METHOD_ORDER else len(METHOD_ORDER), m)
+
+
+def acc_percent(x: Any) -> float | None:
+    """Accuracy as %, whether stored as a fraction in [0, 1] or already in %."""
+    if x is None:
+        return None
+    x = float(x)
+    return x * 100.0 if x <= 1.0 else x
+
+
+def _parse_run(path: Path) -> Run | None:
+    try:
+        m = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    cfg = m.get("config") if isinstance(m, dict) else None
+    rounds = m.get("rounds") if isinstance(m, dict) else None
+    if not isinstance(cfg, dict) or not isinstance(rounds, list) or not rounds or "method" not in cfg:
+        return None
+    if not all(isinstance(r, dict) and "round" in r and "test_acc" in r for r in rounds):
+        return None
+    method = str(cfg["method"])
+    rho = cfg.get("sparsity")
+    rho = 1.0 if (rho is None or method == "dense") else float(rho)
+    mode = str(cfg.get("mode") or "count")
+    # cumulative energy, computed if only per-round energy is stored
+    if any("cum_energy_J" not in r for r in rounds) and all("energy_J" in r for r in rounds):
+        cum = np.cumsum([float(r["energy_J"]) for r in rounds])
+        rounds = [{**r, "cum_energy_J": float(e)} for r, e in zip(rounds, cum)]
+    final = m.get("final_test_acc", rounds[-1]["test_acc"])
+    total = m.get("total_energy_J", rounds[-1].get("cum_energy_J"))
+    return Run(run_id=str(m.get("run_id", path.parent.name)), method=method, mode=mode, sparsity=rho,
+               seed=int(cfg.get("seed", 0)), complete=bool(m.get("complete", True)), rounds=rounds,
+               final_acc=acc_percent(final), total_energy_J=None if total is None else float(total),
+               path=path, config=cfg)
+
+
+def load_fl(results_dir: str | Path, preset: str | None = "paper") -> FLResults:
+    """Runs of ``results/fl/<preset>/*/metrics.json``; falls back to another preset that has runs."""
+    root = Path(results_dir) / "fl"
+    want = preset or "paper"
+    command = f"cwmp fl --preset {want}"
+    if not root.is_dir():
+        raise MissingResults(f"{root} not found", command)
+    candidates = [want] + sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != want)
+    for name in candidates:
+        d = root / name
+        if not d.is_dir():
+            continue
+        runs = [r for p in sorted(d.glob("*/metrics.json")) if (r := _parse_run(p)) is not None]
+        if runs:
+            if name != want:
+                print(f"note: no runs under {root / want}; using preset {name!r}", flush=True)
+            return FLResults(preset=name, runs=runs, root=d)
+    raise MissingResults(f"no readable metrics.json under {root}", command)
+
+
+def round_curve(runs: list[Run], key: str, scale: Callable[[Any], float | None] = lambda v: v):
+    """Per round: x (round numbers), mean, min, max over the runs that reached that round."""
+    by_round: dict[int, list[float]] = defaultdict(list)
+    for run in runs:
+        for r in run.rounds:
+            v = r.get(key)
+            if v is not None:
+                by_round[int(r["round"])].append(scale(v))
+    xs = sorted(by_round)
+    stats = [spread(by_round[x]) for x in xs]
+    return (np.array(xs), np.array([s[0] for s in stats]), np.array([s[1] for s in stats]),
+            np.array([s[2] for s in stats]))
+
+
+def pct(rho: float) -> str:
+    return f"{rho * 100:g} %"
+
+
+# ----------------------------------------------------------------------------- theory curves
+
+THEORY_FILE = Path("theory") / "curves.json"
+
+
+def load_theory(results_dir: str | Path, key: str, keys: tuple[str, ...]) -> list[dict]:
+    """Rows of ``results/theory/curves.json[key]`` (or ``results/theory/<key>.json``), each with ``keys``."""
+    base = Path(results_dir)
+    path = base / THEORY_FILE
+    if not path.is_file() and (base / "theory" / f"{key}.json").is_file():
+        path = base / "theory" / f"{key}.json"
+        doc = read_json(path, THEORY_COMMAND)
+        doc = {key: doc.get(key, doc.get("rows")) if isinstance(doc, dict) else doc}
+    else:
+        doc = read_json(path, THEORY_COMMAND)
+    return rows_of(doc, keys, f"{path} [{key}]", THEORY_COMMAND, list_key=key)
+
+
+def wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion k/n."""
+    if n <= 0:
+        return (math.nan, math.nan)
+    p = k / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return (max(0.0, mid - half), min(1.0, mid + half))

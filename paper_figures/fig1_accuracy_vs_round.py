@@ -1,0 +1,51 @@
+"""Fig 1: test accuracy vs round, one line per method, one panel per sparsity.
+
+Input: ``results/fl/<preset>/*/metrics.json`` (keys used: config.method, config.mode,
+config.sparsity, config.seed, rounds[].round, rounds[].test_acc), produced by
+``cwmp fl --preset paper``. Dense FedAvg is drawn in every panel as the reference;
+budget-mode runs are dashed. Bands: min–max over seeds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import style
+from .data import acc_percent, figure, load_fl, pct, round_curve
+
+NAME = "fig1_accuracy_vs_round"
+
+
+@figure(1)
+def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None = "paper") -> list[Path] | None:
+    fl = load_fl(results_dir, fl_preset)
+    groups = fl.groups()
+    rhos = fl.sparsities() or [1.0]
+    dense = [runs for (m, _, _), runs in groups.items() if m == "dense"]
+    ncols = min(len(rhos), 4)
+    nrows = -(-len(rhos) // ncols)
+    fig, axes = style.new_figure(nrows, ncols, figsize=(3.2 * ncols, 2.7 * nrows), sharey=True)
+    for ax, rho in zip(axes.flat, rhos):
+        for runs in dense:
+            x, mean, lo, hi = round_curve(runs, "test_acc", acc_percent)
+            ax.plot(x, mean, color=style.color("dense"), label=style.label("dense"), lw=1.2)
+            style.band(ax, x, lo, hi, style.color("dense"))
+        for (method, mode, s), runs in groups.items():
+            if method == "dense" or abs(s - rho) > 1e-12:
+                continue
+            x, mean, lo, hi = round_curve(runs, "test_acc", acc_percent)
+            col = style.color(method)
+            lab = style.label(method) + (" (budget)" if mode == "budget" else "")
+            ax.plot(x, mean, color=col, ls="--" if mode == "budget" else "-", label=lab)
+            style.band(ax, x, lo, hi, col)
+        ax.set_title(f"sparsity {pct(rho)}" if rho < 1 else "all runs")
+        ax.set_xlabel("communication round (rounds)")
+    for row in axes:
+        row[0].set_ylabel("test accuracy (%)")
+    style.hide_unused(axes, len(rhos))
+    style.footer(fig, fl.note() + "; dashed: budget mode (Top-K's energy)")
+    fig.tight_layout()
+    handles, labels = style.unique_legend(axes.flat)
+    style.top_legend(fig, handles, labels, f"Non-IID CIFAR-10 FedAvg ({fl.describe()}): test accuracy per round",
+                     ncol=6)
+    return style.save(fig, out_dir, NAME)

@@ -1,0 +1,164 @@
+"""Shared look of every figure: rcParams, colours per method, footer, save helper.
+
+Nothing happens at import: `new_figure` selects the Agg backend and applies the
+rcParams when a figure is actually made.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+FOOTER = "reconstruction of arXiv:2603.22465; see docs/THEORY.md"
+
+RC: dict[str, Any] = {
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "savefig.bbox": "tight",
+    "font.size": 9,
+    "axes.titlesize": 9,
+    "axes.labelsize": 9,
+    "legend.fontsize": 7.5,
+    "legend.frameon": False,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "grid.linewidth": 0.6,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "lines.linewidth": 1.6,
+    "lines.markersize": 4.5,
+    "pdf.fonttype": 42,  # embed TrueType: editable text in the PDF
+}
+
+# Colours: CWMP variants in warm colours, Top-K in blues, dense grey.
+METHOD_COLORS: dict[str, str] = {
+    "dense": "#7f7f7f",
+    "topk": "#1f77b4",
+    "cwmp-l2": "#d62728",
+    "cwmp-paper": "#ff7f0e",
+    "cwmp-exact": "#8c1d40",
+    "random-k": "#8c8c3c",
+    "lp": "#2ca02c",
+    "exact-cvxpy": "#111111",
+    "exact-core": "#9467bd",
+    "ortools": "#17becf",
+}
+METHOD_LABELS: dict[str, str] = {
+    "dense": "dense FedAvg",
+    "topk": "Top-K",
+    "cwmp-l2": "CWMP g²/c",
+    "cwmp-paper": "CWMP |g|/c",
+    "cwmp-exact": "CWMP exact",
+    "random-k": "random-K",
+    "lp": "LP (Dantzig)",
+    "exact-cvxpy": "MILP (CVXPY)",
+    "exact-core": "exact (fast path)",
+    "ortools": "OR-Tools",
+}
+# Greedy walk (solvers' method suffix) -> marker.
+GREEDY_MARKERS = {"dantzig": "o", "fill": "s", "safe": "^", "": "D"}
+
+
+def base_method(method: str) -> tuple[str, str]:
+    """'cwmp-l2-fill' -> ('cwmp-l2', 'fill'); 'topk' -> ('topk', ''); 'lp-dantzig' -> ('lp', 'dantzig')."""
+    for base in sorted(METHOD_COLORS, key=len, reverse=True):
+        if method == base:
+            return base, ""
+        if method.startswith(base + "-"):
+            return base, method[len(base) + 1:]
+    return method, ""
+
+
+def color(method: str) -> str:
+    base, _ = base_method(method)
+    if base in METHOD_COLORS:
+        return METHOD_COLORS[base]
+    # unknown method: a stable colour from the tab10 cycle
+    palette = ["#e377c2", "#bcbd22", "#17becf", "#8c564b", "#9467bd"]
+    return palette[sum(map(ord, method)) % len(palette)]
+
+
+def label(method: str) -> str:
+    base, rest = base_method(method)
+    if base == "lp" and rest == "dantzig":
+        rest = ""
+    name = METHOD_LABELS.get(base, base)
+    return f"{name} ({rest})" if rest else name
+
+
+def marker(method: str) -> str:
+    _, rest = base_method(method)
+    return GREEDY_MARKERS.get(rest, "D")
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, **kw):
+    """Agg backend + rcParams, then ``plt.subplots`` (axes always a 2-D array)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update(RC)
+    kw.setdefault("squeeze", False)
+    return plt.subplots(nrows, ncols, **kw)
+
+
+def footer(fig, extra: str = "") -> None:
+    """The reconstruction note at the bottom of a figure (plus an optional note)."""
+    text = FOOTER if not extra else f"{extra}\n{FOOTER}"
+    fig.text(0.5, 0.0, text, ha="center", va="top", fontsize=6.5, color="#555555", linespacing=1.5)
+
+
+def band(ax, x, lo, hi, col: str, alpha: float = 0.18) -> None:
+    """Error band between lo and hi (skipped where the spread is zero everywhere)."""
+    import numpy as np
+
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    if lo.size and np.nanmax(np.abs(hi - lo)) > 0:
+        ax.fill_between(x, lo, hi, color=col, alpha=alpha, linewidth=0)
+
+
+def top_legend(fig, handles, labels, title: str, ncol: int = 4) -> None:
+    """Figure legend above the axes (after tight_layout), carrying the figure title."""
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=ncol, title=title,
+               title_fontsize=10.5)
+
+
+def joules(axis, nbins: int | None = None) -> None:
+    """SI-prefixed joule ticks (µJ, mJ, ...) on an x or y axis (at most nbins ticks on a linear axis)."""
+    from matplotlib.ticker import EngFormatter, MaxNLocator
+
+    axis.set_major_formatter(EngFormatter(unit="J", sep=" "))
+    if nbins:
+        axis.set_major_locator(MaxNLocator(nbins))
+
+
+def unique_legend(axes) -> tuple[list, list[str]]:
+    """Handles and labels of all axes, each label once, in first-seen order."""
+    seen: dict[str, object] = {}
+    for ax in axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(lab, h)
+    return list(seen.values()), list(seen)
+
+
+def hide_unused(axes, used: int) -> None:
+    for ax in list(axes.flat)[used:]:
+        ax.set_visible(False)
+
+
+def save(fig, out_dir: str | Path, name: str) -> list[Path]:
+    """Write ``name``.png and ``name``.pdf under out_dir; closes the figure."""
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / f"{name}.png", out / f"{name}.pdf"]
+    try:
+        for p in paths:
+            fig.savefig(p)
+    finally:
+        plt.close(fig)
+    return paths

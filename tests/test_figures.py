@@ -1,0 +1,190 @@
+"""paper_figures renders every figure from tiny synthetic results (no training, no solving).
+
+The synthetic files follow the schemas documented in each paper_figures/fig*.py
+docstring; the numbers are made up and only exercise the plotting code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from paper_figures import cli
+
+ALL = tuple(range(1, 10))
+FL_METHODS = (("topk", "count"), ("cwmp-l2", "count"), ("cwmp-paper", "count"), ("random-k", "count"),
+              ("cwmp-l2", "budget"))
+SPARSITIES = (0.01, 0.05, 0.1, 0.2)
+
+
+def _dump(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj))
+
+
+def write_fl(root: Path, preset: str = "paper", rounds: int = 5, seeds=(0, 1), dense_null_sparsity=False) -> None:
+    rng = np.random.default_rng(0)
+    grid = [("dense", "count", 1.0)] + [(m, mode, s) for s in SPARSITIES for m, mode in FL_METHODS]
+    for seed in seeds:
+        for method, mode, rho in grid:
+            per_round = 62006 * rho * 10 * (1.2e-9 if method != "dense" else 1.2e-9)
+            if method.startswith("cwmp"):
+                per_round *= 0.6
+            cum, recs = 0.0, []
+            for r in range(1, rounds + 1):
+                acc = 0.1 + 0.5 * (1 - math.exp(-r / 3)) * (0.7 + 0.3 * rho ** 0.2) + 0.01 * rng.standard_normal()
+                e_mem = per_round * (1 + 0.02 * rng.standard_normal())
+                e_tx = 0.1 * per_round
+                cum += e_tx + e_mem
+                recs.append({"round": r, "test_acc": acc, "energy_J": e_tx + e_mem, "energy_tx_J": e_tx,
+                             "energy_mem_J": e_mem,
+                             "energy_mem_by_class_J": {"conv/sram": 0.01 * e_mem, "linear/dram": 0.99 * e_mem},
+                             "bytes": int(rho * 62006 * 10 * 6), "cum_energy_J": cum})
+            cfg = {"method": method, "mode": mode, "seed": seed, "alpha": 0.5, "model": "cnn", "n_clients": 10,
+                   "profile": "on-device", "sparsity": None if (method == "dense" and dense_null_sparsity) else rho}
+            run_id = f"{method}_{mode}_s{rho:.2f}_seed{seed}" if method != "dense" else f"dense_seed{seed}"
+            _dump(root / "fl" / preset / run_id / "metrics.json",
+                  {"schema": "cwmp-fl-metrics/1", "run_id": run_id, "complete": True, "config": cfg,
+                   "rounds": recs, "final_test_acc": recs[-1]["test_acc"], "total_energy_J": cum})
+
+
+def write_compare(root: Path) -> None:
+    rng = np.random.default_rng(1)
+    rows = []
+    methods = [f"cwmp-{s}-{g}" for s in ("l2", "paper") for g in ("dantzig", "fill", "safe")]
+    methods += ["topk-dantzig", "topk-fill", "lp-dantzig", "exact-cvxpy"]
+    for family in ("uncorrelated", "gradient_gaussian", "adversarial_c6"):
+        fracs = (0.05, 0.2) if family != "adversarial_c6" else (0.999,)
+        for d in (100, 1000):
+            for frac in fracs:
+                for seed in (0, 1):
+                    for m in methods:
+                        gap = 0.0 if m.startswith(("exact", "lp")) else float(rng.uniform(0, 0.05))
+                        rows.append({"family": family, "d": d, "budget_fraction": frac, "seed": seed, "method": m,
+                                     "true_gap": gap, "certified_gap": gap + 0.001, "exact_proven": seed == 0,
+                                     "seconds": 1e-4 * d if not m.startswith("exact") else 1e-3 * d,
+                                     "proven": None if not m.startswith("exact") else seed == 0})
+    _dump(root / "solvers" / "compare.json", {"config": {}, "rows": rows, "summary": []})
+
+
+def write_bench(root: Path) -> None:
+    rows = [{"method": m, "d": d, "median_s": t * d, "min_s": 0.8 * t * d, "max_s": 1.3 * t * d}
+            for m, t in (("cwmp-l2-dantzig", 1e-7), ("lp-dantzig", 2e-7), ("exact-cvxpy", 1e-4),
+                         ("exact-core", 3e-7)) for d in (100, 1000, 10000)]
+    _dump(root / "bench" / "bench.json", {"rows": rows})
+
+
+def write_theory(root: Path) -> None:
+    budget, ratio, prob = [], [], []
+    for dist in ("gaussian", "student_t3"):
+        for beta in (0.1, 0.2, 0.5, 1.0):
+            for method, r in (("topk", 0.4 * beta ** 0.5), ("cwmp-l2", 0.5 * beta ** 0.5)):
+                budget.append({"dist": dist, "cost": "two-point", "method": method, "beta": beta,
+                               "retained_theory": r, "energy_theory": beta, "retained_mc": r + 0.003,
+                               "retained_mc_se": 0.002, "energy_mc": beta - 0.001, "energy_mc_se": 0.001,
+                               "d": 10000, "n_trials": 50})
+    for family in ("two-point", "lognormal"):
+        for cv in (0.0, 0.25, 0.5, 1.0, 2.0):
+            ratio.append({"cost": family, "cv": cv, "beta": 0.2, "dist": "gaussian", "ratio_theory": 1 + 0.3 * cv,
+                          "ratio_mc": 1 + 0.3 * cv + 0.01, "ratio_mc_se": 0.01})
+    for d in (10, 100, 1000, 10000):
+        p = 1 - 0.5 * math.exp(-d / 300)
+        prob.append({"d": d, "beta": 0.2, "dist": "gaussian", "cost": "two-point", "p_theory": p,
+                     "p_mc": p, "n_trials": 200, "wins": int(p * 200)})
+    _dump(root / "theory" / "curves.json",
+          {"schema": "cwmp-theory-curves/1", "budget_curves": budget, "efficiency_ratio": ratio,
+           "prob_beats": prob})
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("results")
+    write_fl(root)
+    write_compare(root)
+    write_bench(root)
+    write_theory(root)
+    return root
+
+
+def _pngs(out: Path) -> dict[int, Path]:
+    found = {}
+    for p in out.glob("fig*.png"):
+        found[int(p.name[3:p.name.index("_")])] = p
+    return found
+
+
+def test_every_figure_renders(synthetic, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli.main(["--results", str(synthetic), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert " skipped:" not in printed, printed
+    pngs = _pngs(out)
+    assert sorted(pngs) == list(ALL)
+    for n, p in pngs.items():
+        assert p.stat().st_size > 15_000, (n, p.stat().st_size)
+        assert p.with_suffix(".pdf").stat().st_size > 5_000
+        _assert_not_blank(p)
+
+
+def _assert_not_blank(png: Path) -> None:
+    from PIL import Image
+
+    im = np.asarray(Image.open(png).convert("L"), dtype=float)
+    assert im.shape[0] > 200 and im.shape[1] > 300
+    assert (im < 250).mean() > 0.02, f"{png.name} is almost blank"
+    assert im.std() > 10
+
+
+def test_missing_results_are_skipped_with_the_command(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli.main(["--results", str(tmp_path / "nothing"), "--out", str(out)]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if " skipped:" in ln]
+    assert len(lines) == len(ALL)
+    for n, cmd in ((1, "cwmp fl"), (3, "cwmp fl --preset paper"), (4, "cwmp compare"), (5, "cwmp bench"),
+                   (6, "cwmp theory"), (7, "cwmp theory"), (8, "cwmp theory"), (9, "cwmp fl")):
+        line = next(ln for ln in lines if ln.startswith(f"fig {n} "))
+        assert cmd in line, line
+    assert not list(out.glob("*.png"))
+
+
+def test_partial_inputs_skip_only_their_figures(tmp_path, capsys):
+    write_compare(tmp_path)  # compare.json only: fig 4 and fig 5 (fallback) render
+    out = tmp_path / "out"
+    assert cli.main(["--results", str(tmp_path), "--out", str(out), "--only", "4", "5", "6"]) == 0
+    printed = capsys.readouterr().out
+    assert sorted(_pngs(out)) == [4, 5]
+    assert "fig 6 skipped" in printed and "cwmp theory" in printed
+
+
+def test_missing_keys_skip_instead_of_crashing(tmp_path, capsys):
+    _dump(tmp_path / "solvers" / "compare.json", {"rows": [{"family": "x", "d": 10}]})
+    _dump(tmp_path / "theory" / "curves.json", {"budget_curves": [{"beta": 1}]})
+    assert cli.main(["--results", str(tmp_path), "--out", str(tmp_path / "o"), "--only", "4", "6"]) == 0
+    printed = capsys.readouterr().out
+    assert "fig 4 skipped" in printed and "missing key" in printed
+    assert "fig 6 skipped" in printed
+
+
+def test_fl_preset_fallback_and_dense_null_sparsity(tmp_path, capsys):
+    write_fl(tmp_path, preset="smoke", rounds=3, seeds=(0,), dense_null_sparsity=True)
+    out = tmp_path / "out"
+    assert cli.main(["--results", str(tmp_path), "--out", str(out), "--only", "1", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "using preset 'smoke'" in printed
+    assert sorted(_pngs(out)) == [1, 3]
+
+
+def test_no_solver_theory_or_fl_imports():
+    """paper_figures only reads files: rendering must not import the computing packages."""
+    import subprocess
+
+    code = ("import sys, paper_figures.cli as c, tempfile; "
+            "c.main(['--results', tempfile.mkdtemp(), '--out', tempfile.mkdtemp()]); "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('solvers', 'theory', 'fl_validation', 'torch')]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, cwd=Path(__file__).parents[1])
