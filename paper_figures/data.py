@@ -181,6 +181,9 @@ def _parse_run(path: Path) -> Run | None:
                path=path, config=cfg)
 
 
+_NOTED: set[tuple[Path, str]] = set()  # preset fallbacks already reported (one line per run of the cli)
+
+
 def load_fl(results_dir: str | Path, preset: str | None = "paper") -> FLResults:
     """Runs of ``results/fl/<preset>/*/metrics.json``; falls back to another preset that has runs."""
     root = Path(results_dir) / "fl"
@@ -195,7 +198,8 @@ def load_fl(results_dir: str | Path, preset: str | None = "paper") -> FLResults:
             continue
         runs = [r for p in sorted(d.glob("*/metrics.json")) if (r := _parse_run(p)) is not None]
         if runs:
-            if name != want:
+            if name != want and (root, want) not in _NOTED:
+                _NOTED.add((root, want))
                 print(f"note: no runs under {root / want}; using preset {name!r}", flush=True)
             return FLResults(preset=name, runs=runs, root=d)
     raise MissingResults(f"no readable metrics.json under {root}", command)

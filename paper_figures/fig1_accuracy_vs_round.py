@@ -18,13 +18,15 @@ NAME = "fig1_accuracy_vs_round"
 
 @figure(1)
 def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None = "paper") -> list[Path] | None:
+    from matplotlib.ticker import MaxNLocator
+
     fl = load_fl(results_dir, fl_preset)
     groups = fl.groups()
     rhos = fl.sparsities() or [1.0]
     dense = [runs for (m, _, _), runs in groups.items() if m == "dense"]
     ncols = min(len(rhos), 4)
     nrows = -(-len(rhos) // ncols)
-    fig, axes = style.new_figure(nrows, ncols, figsize=(3.2 * ncols, 2.7 * nrows), sharey=True)
+    fig, axes = style.new_figure(nrows, ncols, figsize=(max(3.2 * ncols, 6.5), 2.7 * nrows + 0.3), sharey=True)
     for ax, rho in zip(axes.flat, rhos):
         for runs in dense:
             x, mean, lo, hi = round_curve(runs, "test_acc", acc_percent)
@@ -36,10 +38,12 @@ def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None 
             x, mean, lo, hi = round_curve(runs, "test_acc", acc_percent)
             col = style.color(method)
             lab = style.label(method) + (" (budget)" if mode == "budget" else "")
-            ax.plot(x, mean, color=col, ls="--" if mode == "budget" else "-", label=lab)
+            ax.plot(x, mean, color=col, ls="--" if mode == "budget" else "-", label=lab,
+                    marker="o" if len(x) <= 12 else None, ms=3)
             style.band(ax, x, lo, hi, col)
         ax.set_title(f"sparsity {pct(rho)}" if rho < 1 else "all runs")
         ax.set_xlabel("communication round (rounds)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for row in axes:
         row[0].set_ylabel("test accuracy (%)")
     style.hide_unused(axes, len(rhos))

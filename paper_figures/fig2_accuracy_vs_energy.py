@@ -29,7 +29,7 @@ def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None 
     dense_final = spread([r.final_acc for (m, _, _), runs in groups.items() if m == "dense" for r in runs])
     ncols = min(len(rhos), 4)
     nrows = -(-len(rhos) // ncols)
-    fig, axes = style.new_figure(nrows, ncols, figsize=(3.2 * ncols, 2.7 * nrows), sharey=True)
+    fig, axes = style.new_figure(nrows, ncols, figsize=(max(3.2 * ncols, 6.5), 2.7 * nrows + 0.3), sharey=True)
     for ax, rho in zip(axes.flat, rhos):
         for (method, mode, s), runs in groups.items():
             if method not in METHODS or abs(s - rho) > 1e-12:
