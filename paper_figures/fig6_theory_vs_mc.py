@@ -6,7 +6,8 @@ produced by ``cwmp theory``. One row per (dist, cost, method, beta):
    "retained_theory", "energy_theory",            # large-d limits r(β), e(β)
    "retained_mc", "retained_mc_se", "energy_mc", "energy_mc_se",   # finite-d Monte Carlo mean and SE
    "d", "n_trials"}`` (optional ``retained_mc_lo/hi``, ``energy_mc_lo/hi``: explicit CI bounds).
-Retained is a fraction of E[g²]; β and energy are per coordinate, in the cost profile's units.
+Retained is a fraction of E[g²]; β and energy are per coordinate, in the cost profile's units;
+the energy panel shows energy / β in % (the limit is 100 % while β < E[c]).
 Lines: theory; markers: Monte Carlo mean with a 95 % CI (±1.96 SE unless lo/hi are given).
 """
 
@@ -45,22 +46,26 @@ def make(results_dir: str | Path, out_dir: str | Path) -> list[Path] | None:
             mr = sorted((r for r in prs if r["method"] == m), key=lambda r: r["beta"])
             beta = [float(r["beta"]) for r in mr]
             col = style.color(m)
-            for ax, q, scale in ((ax_r, "retained", 100.0), (ax_e, "energy", 1.0)):
-                ax.plot(beta, [scale * float(r[f"{q}_theory"]) for r in mr], color=col, label=f"{style.label(m)}: theory")
+            for ax, q in ((ax_r, "retained"), (ax_e, "energy")):
+                # retained: % of E[g²]; energy: % of the budget β (the finite-d greedy leaves a remainder)
+                scale = [100.0 if q == "retained" else 100.0 / float(r["beta"]) for r in mr]
+                ax.plot(beta, [k * float(r[f"{q}_theory"]) for k, r in zip(scale, mr)], color=col,
+                        label=f"{style.label(m)}: theory")
                 err = [_ci(r, q) for r in mr]
-                ax.errorbar(beta, [scale * float(r[f"{q}_mc"]) for r in mr],
-                            yerr=[[scale * e[0] for e in err], [scale * e[1] for e in err]], color=col, ls="none",
+                ax.errorbar(beta, [k * float(r[f"{q}_mc"]) for k, r in zip(scale, mr)],
+                            yerr=[[k * e[0] for k, e in zip(scale, err)], [k * e[1] for k, e in zip(scale, err)]],
+                            color=col, ls="none",
                             marker=style.marker(m) if style.base_method(m)[1] else "o", mfc="white", capsize=2.5,
                             label=f"{style.label(m)}: Monte Carlo (95 % CI)")
         d = sorted({int(r["d"]) for r in prs if r.get("d") is not None})
         n = sorted({int(r["n_trials"]) for r in prs if r.get("n_trials") is not None})
-        where = ", ".join(filter(None, [f"g ~ {dist}" if dist else "", f"cost {cost}" if cost else "",
-                                        f"d = {'/'.join(map(str, d))}" if d else "",
-                                        f"{'/'.join(map(str, n))} trials" if n else ""]))
-        ax_r.set_title(f"retained  ({where})", fontsize=8)
-        ax_e.set_title(f"energy  ({where})", fontsize=8)
+        law = ", ".join(filter(None, [f"g ~ {dist}" if dist else "", f"cost {cost}" if cost else ""]))
+        mc = ", ".join(filter(None, [f"Monte Carlo d = {'/'.join(map(str, d))}" if d else "",
+                                     f"{'/'.join(map(str, n))} trials" if n else ""]))
+        ax_r.set_title(f"retained — {law}" if law else "retained", fontsize=8)
+        ax_e.set_title(f"energy — {mc}" if mc else "energy", fontsize=8)
         ax_r.set_ylabel("retained Σ kept g² / Σ g² (%)")
-        ax_e.set_ylabel("energy per coordinate (cost units)")
+        ax_e.set_ylabel("energy spent / budget βd (%)")
         for ax in (ax_r, ax_e):
             ax.set_xlabel("per-coordinate budget β = B/d (cost units)")
     handles, labels = axes[0, 0].get_legend_handles_labels()
