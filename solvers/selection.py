@@ -21,6 +21,7 @@ from .lp import dantzig_lp, eligible
 
 SCORES = ("l2", "paper")
 GREEDY = ("dantzig", "fill", "safe")
+IMPLS = ("auto", "fast", "reference")  # fast: solvers/fast.py (no full sort); same masks
 
 
 @dataclass(frozen=True, eq=False)
@@ -134,17 +135,60 @@ def _count_select(key: np.ndarray, k: int) -> np.ndarray:
     return mask
 
 
+def _fast(g: Any, c: Any | None, budget: Any, k: Any, kind: str, greedy: str, impl: str,
+          method: str) -> Selection | None:
+    """The no-sort path of solvers/fast.py; None sends the call to the reference below.
+
+    impl="auto" uses it from AUTO_MIN_D coordinates up (below, sorting is as cheap);
+    the fast path itself returns None for input the reference must judge (it then
+    raises the reference's error) and for the rare rounding ties it cannot certify.
+    """
+    from . import fast
+
+    shape = getattr(g, "shape", None)
+    d = int(shape[0]) if shape is not None and len(shape) == 1 else len(g) if hasattr(g, "__len__") else 0
+    if impl == "auto" and d < fast.AUTO_MIN_D:
+        return None
+    try:
+        if k is not None:
+            kk = check_k(k, d)
+        else:
+            B = check_budget(budget)
+    except ValueError:
+        return None  # the reference raises it, after judging g and c first as it always does
+    if k is not None:
+        res = fast.count_mask(g, c, kk, kind)
+        if res is None:
+            return None
+        return Selection(mask=res.mask, value=res.value, energy=res.energy, upper_bound=None,
+                         method=method, budget=None, k=kk, kept=len(res.idx))
+    res = fast.budget_mask(g, c, B, kind, greedy)
+    if res is None:
+        return None
+    return Selection(mask=res.mask, value=res.value, energy=res.energy, upper_bound=res.upper_bound,
+                     method=method, budget=B, k=None, kept=len(res.idx))
+
+
 def cwmp_mask(g: Any, c: Any, *, budget: float | None = None, k: int | None = None,
-              score: str = "l2", greedy: str = "dantzig") -> Selection:
+              score: str = "l2", greedy: str = "dantzig", impl: str = "auto") -> Selection:
     """Cost-Weighted Magnitude Pruning: keep coordinates by magnitude relative to cost.
 
     Budget mode (`budget`, J): greedy over the score order under Σ m c ≤ budget;
     the result carries the LP bound and a certified gap. Count mode (`k`): the k
     best scores. `score` in {"l2", "paper"}, `greedy` in {"dantzig", "fill", "safe"}.
+    `impl`: "reference" sorts (this module); "fast" selects by threshold without a
+    full sort (solvers/fast.py, identical masks); "auto" (default) is "fast" from
+    fast.AUTO_MIN_D coordinates up.
     """
     exactly_one(budget, k)
     check_choice(score, "score", SCORES)
     check_choice(greedy, "greedy", GREEDY)
+    check_choice(impl, "impl", IMPLS)
+    if impl != "reference":
+        mode = "count" if k is not None else greedy
+        sel = _fast(g, c, budget, k, score, greedy, impl, f"cwmp-{score}-{mode}")
+        if sel is not None:
+            return sel
     p = make_problem(g, c, require_c=True)
     s = _scores(p, score)
     if k is not None:
@@ -157,10 +201,19 @@ def cwmp_mask(g: Any, c: Any, *, budget: float | None = None, k: int | None = No
 
 
 def topk_mask(g: Any, *, k: int | None = None, c: Any | None = None, budget: float | None = None,
-              greedy: str = "dantzig") -> Selection:
-    """Top-K by magnitude |g|: count mode (k), or budget mode (c and budget, J) walking |g| order."""
+              greedy: str = "dantzig", impl: str = "auto") -> Selection:
+    """Top-K by magnitude |g|: count mode (k), or budget mode (c and budget, J) walking |g| order.
+
+    `impl` as in cwmp_mask ("auto", "fast", "reference"; identical masks).
+    """
     exactly_one(budget, k)
     check_choice(greedy, "greedy", GREEDY)
+    check_choice(impl, "impl", IMPLS)
+    if impl != "reference" and (budget is None or c is not None):
+        method = "topk-count" if k is not None else f"topk-{greedy}"
+        sel = _fast(g, c, budget, k, "abs", greedy, impl, method)
+        if sel is not None:
+            return sel
     p = make_problem(g, c, require_c=budget is not None)
     key = np.abs(p.g)
     if k is not None:
