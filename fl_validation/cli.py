@@ -1,0 +1,175 @@
+"""``cwmp fl`` / ``python -m fl_validation``: run a preset (a sweep of FL runs).
+
+Examples::
+
+    cwmp fl --preset smoke                        # every method, tiny, < 3 min on CPU
+    cwmp fl --preset paper                        # the whole sweep; skips complete runs, resumes partial ones
+    cwmp fl --preset paper --list                 # run ids and their status
+    cwmp fl --preset paper --only method=topk,cwmp-l2,sparsity=0.1 --seeds 0
+    cwmp fl --preset paper --runs dense_seed0 topk_count_s0.10_seed0
+    cwmp fl --preset paper --rounds 2 --tag timing   # any FLConfig field can be overridden
+    cwmp fl --profile-info                        # cost CV per model and profile
+
+Overriding a field that changes the computation of runs already on disk is
+refused run by run (``mismatch``): pick a new ``--tag`` (results go to
+``fl/<preset>-<tag>/``) or ``--results`` directory, or ``--force`` to overwrite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from .config import PRESETS, SWEEP_AXES, FLConfig
+
+_AXIS_FIELDS = ("method", "mode", "sparsity")  # applied to every grid point (seed: see --seeds)
+
+
+def _parse_only(items: list[str]) -> dict[str, list[str]]:
+    """``method=topk,cwmp-l2,sparsity=0.1`` -> {method: [topk, cwmp-l2], sparsity: [0.1]}."""
+    out: dict[str, list[str]] = {}
+    names = {f.name for f in dataclasses.fields(FLConfig)} | {"run_id"}
+    for item in items:
+        key = None
+        for tok in filter(None, (t.strip() for t in item.split(","))):
+            if "=" in tok:
+                key, _, tok = tok.partition("=")
+                key = key.strip().replace("-", "_")
+                if key not in names:
+                    raise SystemExit(f"cwmp fl: --only: unknown field {key!r}")
+            if key is None:
+                raise SystemExit(f"cwmp fl: --only {item!r}: expected KEY=VALUE[,VALUE...][,KEY=VALUE...]")
+            out.setdefault(key, []).append(tok.strip())
+    return out
+
+
+def _matches(cfg: FLConfig, only: dict[str, list[str]]) -> bool:
+    for key, values in only.items():
+        v = cfg.run_id if key == "run_id" else getattr(cfg, key)
+        if isinstance(v, bool):
+            ok = str(v).lower() in {x.lower() for x in values}
+        elif isinstance(v, (int, float)):
+            ok = any(abs(float(x) - float(v)) < 1e-9 for x in values)
+        else:
+            ok = str(v) in values
+        if not ok:
+            return False
+    return True
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cwmp fl", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--preset", default="smoke", choices=sorted(PRESETS), help="preset to run (default: smoke)")
+    p.add_argument("--results", default="results", help="results directory (default: ./results)")
+    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                   help="continue runs from their checkpoint (default); --no-resume restarts partial runs")
+    p.add_argument("--force", action="store_true", help="rerun complete runs and overwrite mismatched ones")
+    p.add_argument("--seeds", default=None, help="comma-separated seeds (default: the preset's)")
+    p.add_argument("--only", action="append", default=[], metavar="KEY=V[,V..][,KEY=V..]",
+                   help="keep runs whose fields match (values OR-ed, keys AND-ed); repeatable")
+    p.add_argument("--runs", nargs="+", default=None, metavar="RUN_ID", help="keep only these run ids")
+    p.add_argument("--tag", default="", help="write to fl/<preset>-<tag>/ instead of fl/<preset>/")
+    p.add_argument("--list", action="store_true", help="list the selected runs and their status, run nothing")
+    p.add_argument("--profile-info", action="store_true", help="print the cost CV per model and profile and exit")
+    p.add_argument("--max-rounds-this-call", type=int, default=None,
+                   help="stop each run after this many rounds in this call (checkpointed; resume later)")
+    p.add_argument("--any-size", action="store_true",
+                   help="accept a CIFAR-10-format source without the canonical 50000/10000 images (fixtures)")
+    p.add_argument("--quiet", action="store_true", help="no tqdm bar (per-round status lines remain)")
+    g = p.add_argument_group("config overrides (any FLConfig field; default: the preset's value)")
+    for f in dataclasses.fields(FLConfig):
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in ("bool", bool):
+            g.add_argument(flag, dest=f"cfg_{f.name}", action=argparse.BooleanOptionalAction, default=None)
+        else:
+            typ = {"int": int, "float": float, "str": str}.get(f.type if isinstance(f.type, str) else f.type.__name__, str)
+            g.add_argument(flag, dest=f"cfg_{f.name}", type=typ, default=None, metavar=typ.__name__.upper())
+    return p
+
+
+def select_configs(ns: argparse.Namespace) -> tuple[str, list[FLConfig]]:
+    preset = PRESETS[ns.preset]
+    overrides = {k[4:]: v for k, v in vars(ns).items() if k.startswith("cfg_") and v is not None}
+    if ns.quiet:
+        overrides["progress"] = False
+    seeds = preset.seeds
+    if ns.seeds:
+        seeds = tuple(int(s) for s in ns.seeds.split(",") if s.strip())
+    if "seed" in overrides:
+        seeds = (overrides.pop("seed"),)
+    axis = {k: overrides.pop(k) for k in _AXIS_FIELDS if k in overrides}
+    base = dataclasses.replace(preset.base, **overrides)
+    configs: dict[str, FLConfig] = {}
+    for cfg in preset.configs(base, seeds):
+        cfg = dataclasses.replace(cfg, **axis).normalized() if axis else cfg
+        configs.setdefault(cfg.run_id, cfg)
+    selected = list(configs.values())
+    only = _parse_only(ns.only)
+    if only:
+        selected = [c for c in selected if _matches(c, only)]
+    if ns.runs:
+        unknown = sorted(set(ns.runs) - {c.run_id for c in selected})
+        if unknown:
+            raise SystemExit(f"cwmp fl: unknown run id(s) for this selection: {', '.join(unknown)} "
+                             f"(see --list)")
+        selected = [c for c in selected if c.run_id in set(ns.runs)]
+    return preset.name, selected
+
+
+def main(argv: list[str] | None = None) -> int:
+    ns = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    if ns.profile_info:
+        from .energy import format_profile_report, profile_report
+
+        print(format_profile_report(profile_report()))
+        return 0
+    from .run import run_dir_for, run_status, run_sweep
+
+    preset, configs = select_configs(ns)
+    results = Path(ns.results)
+    if not configs:
+        print("cwmp fl: no run matches the selection", file=sys.stderr)
+        return 2
+    if ns.list:
+        for c in configs:
+            rd = run_dir_for(results, preset, c, ns.tag)
+            print(f"{c.run_id:<32} {run_status(c, rd):<9} {rd}")
+        return 0
+
+    from .dataset import CANONICAL_COUNTS, DatasetError, load_cifar10
+
+    try:
+        data = load_cifar10(configs[0].data or None, expected_counts=None if ns.any_size else CANONICAL_COUNTS)
+    except DatasetError as exc:
+        print(f"cwmp fl: {exc}", file=sys.stderr)
+        return 2
+    print(f"cwmp fl: preset {preset}, {len(configs)} run(s), data {data.source} ({data.format}, "
+          f"{len(data.y_train)}/{len(data.y_test)} images)")
+    if data.format == "jpeg":
+        print(f"note: {data.info()['caveat']}")
+    outcomes = run_sweep(configs, results, preset, data, tag=ns.tag, resume=ns.resume, force=ns.force,
+                         max_rounds_this_call=ns.max_rounds_this_call)
+    _print_summary(configs, results, preset, ns.tag)
+    bad = [r for r, o in outcomes.items() if o == "mismatch" or (o == "partial" and ns.max_rounds_this_call is None)]
+    return 1 if bad else 0
+
+
+def _print_summary(configs: list[FLConfig], results: Path, preset: str, tag: str) -> None:
+    import json
+
+    from .run import run_dir_for
+
+    print(f"\n{'run':<32} {'rounds':>6} {'final acc':>9} {'total E (J)':>12} {'bytes':>12} {'s/round':>8}")
+    for c in configs:
+        p = run_dir_for(results, preset, c, tag) / "metrics.json"
+        try:
+            m = json.loads(p.read_text())
+        except (OSError, ValueError):
+            print(f"{c.run_id:<32} {'-':>6}")
+            continue
+        acc = m.get("final_test_acc")
+        wall = m.get("wall_s_per_round_mean")
+        print(f"{c.run_id:<32} {m['rounds_done']:>6} {acc if acc is None else f'{acc:.4f}':>9} "
+              f"{m['total_energy_J']:>12.4g} {m['total_bytes']:>12} {wall if wall is None else f'{wall:.1f}':>8}")

@@ -1,0 +1,396 @@
+"""The FedAvg loop for one run, checkpoint/resume, and sequential sweeps.
+
+Run directory ``<results>/fl/<preset>/<run_id>/``:
+
+- ``config.json``  the full config, profile, cost classes and CV, dataset, partition
+- ``env.json``     versions, device, threads, git commit (one entry per call)
+- ``metrics.json`` per-round and final metrics (rewritten every round, ``complete``
+  turns true at the end)
+- ``checkpoint.pt`` after every round (git-ignored), removed when the run completes
+
+Every write is atomic (temp file + rename). Randomness comes from generators
+seeded by ``derive_seed(seed, stream, round, client)``, created fresh where
+used, so a resumed run needs no RNG state from the checkpoint and continues
+bitwise identically (same device, same thread count).
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from .client import local_train, sparsify
+from .config import FLConfig
+from .dataset import CifarArrays, to_nchw_tensor
+from .energy import build_cost_model, load_profile
+from .model import build_model, parameter_layout
+from .partition import dirichlet_partition, label_counts, label_skew
+from .server import FedAvgAggregator, evaluate, flat_params
+
+SCHEMA = "cwmp-fl-metrics/1"
+CHECKPOINT = "checkpoint.pt"
+RECONSTRUCTION_NOTE = (
+    "The paper's exact constants are not public; this is the reconstruction in docs/THEORY.md "
+    "(energy model: fl_validation/profiles/)."
+)
+# Named random streams (stable integers: changing them changes every result).
+STREAMS = {"init": 1, "partition": 2, "subset": 3, "train": 4, "select": 5, "test_subset": 6}
+
+
+class RunConfigMismatch(RuntimeError):
+    """A run directory holds results of a different configuration."""
+
+
+def derive_seed(seed: int, stream: str, *keys: int) -> int:
+    """A 63-bit seed from (seed, stream, keys...) via numpy's SeedSequence (independent streams)."""
+    ss = np.random.SeedSequence([int(seed), STREAMS[stream], *(int(k) for k in keys)])
+    return int(ss.generate_state(1, dtype=np.uint64)[0] & ((1 << 63) - 1))
+
+
+def resolve_device(spec: str) -> torch.device:
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(spec)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device {spec!r} requested but CUDA is not available (use --device auto or cpu)")
+    return dev
+
+
+def atomic_torch_save(obj, path: Path) -> None:
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ------------------------------------------------------------------ data setup
+
+
+@dataclass
+class Federation:
+    """Client data on the device, the test set, and the partition description."""
+
+    client_x: list[torch.Tensor]
+    client_y: list[torch.Tensor]
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    partition_info: dict
+
+
+def prepare_federation(cfg: FLConfig, data: CifarArrays, device: torch.device) -> Federation:
+    x_tr, y_tr = data.x_train, data.y_train
+    if cfg.train_subset and cfg.train_subset < len(y_tr):
+        rng = np.random.default_rng(derive_seed(cfg.seed, "subset"))
+        idx = np.sort(rng.permutation(len(y_tr))[: cfg.train_subset])
+        x_tr, y_tr = x_tr[idx], y_tr[idx]
+    x_te, y_te = data.x_test, data.y_test
+    if cfg.test_subset and cfg.test_subset < len(y_te):
+        rng = np.random.default_rng(derive_seed(cfg.seed, "test_subset"))
+        idx = np.sort(rng.permutation(len(y_te))[: cfg.test_subset])
+        x_te, y_te = x_te[idx], y_te[idx]
+    parts = dirichlet_partition(y_tr, cfg.n_clients, cfg.alpha, derive_seed(cfg.seed, "partition"),
+                                min_size=cfg.min_client_size)
+    x_all = to_nchw_tensor(x_tr)
+    y_all = torch.from_numpy(np.ascontiguousarray(y_tr, dtype=np.int64))
+    client_x = [x_all[torch.from_numpy(p)].to(device) for p in parts]
+    client_y = [y_all[torch.from_numpy(p)].to(device) for p in parts]
+    info = {
+        "sizes": [int(len(p)) for p in parts],
+        "label_counts": label_counts(y_tr, parts).tolist(),
+        "label_skew_tv": label_skew(y_tr, parts),
+        "n_train": int(len(y_tr)),
+        "n_test": int(len(y_te)),
+    }
+    return Federation(client_x, client_y, to_nchw_tensor(x_te, device),
+                      torch.from_numpy(np.ascontiguousarray(y_te, dtype=np.int64)).to(device), info)
+
+
+# ----------------------------------------------------------------- one run
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def run_status(cfg: FLConfig, run_dir: Path) -> str:
+    """``complete`` | ``partial`` (checkpoint present) | ``missing`` | ``mismatch``."""
+    m = _read_json(run_dir / "metrics.json")
+    if m is not None and m.get("complete"):
+        same = FLConfig.from_dict(m["config"]).identity() == cfg.identity()
+        return "complete" if same else "mismatch"
+    if (run_dir / CHECKPOINT).exists():
+        return "partial"
+    return "missing"
+
+
+def _summaries(rounds: list[dict]) -> dict:
+    if not rounds:
+        return {"final_test_acc": None, "best_test_acc": None, "total_energy_J": 0.0, "total_energy_tx_J": 0.0,
+                "total_energy_mem_J": 0.0, "total_bytes": 0, "wall_s_per_round_mean": None}
+    return {
+        "final_test_acc": rounds[-1]["test_acc"],
+        "best_test_acc": max(r["test_acc"] for r in rounds),
+        "total_energy_J": rounds[-1]["cum_energy_J"],
+        "total_energy_tx_J": math.fsum(r["energy_tx_J"] for r in rounds),
+        "total_energy_mem_J": math.fsum(r["energy_mem_J"] for r in rounds),
+        "total_bytes": rounds[-1]["cum_bytes"],
+        "wall_s_per_round_mean": float(np.mean([r["wall_s"] for r in rounds])),
+    }
+
+
+def run_one(
+    cfg: FLConfig,
+    run_dir: Path,
+    data: CifarArrays,
+    *,
+    preset: str = "",
+    resume: bool = True,
+    max_rounds_this_call: int | None = None,
+    on_round_end: Callable[[int, dict], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict:
+    """Run (or continue) one FL run; returns the metrics dict (``complete`` false if stopped early).
+
+    ``max_rounds_this_call`` stops after that many rounds in this call (a
+    simulated kill, for tests and chunked runs). ``on_round_end(round, record)``
+    is called after each round's checkpoint is written.
+    """
+    from solvers.io import atomic_write_json, environment_info
+
+    from tqdm.auto import tqdm
+
+    log = log or (lambda s: tqdm.write(s, file=sys.stdout))
+    t_call = time.perf_counter()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    threads = cfg.threads or os.cpu_count() or 1
+    torch.set_num_threads(threads)
+    device = resolve_device(cfg.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+
+    fed = prepare_federation(cfg, data, device)
+    model = build_model(cfg.model, derive_seed(cfg.seed, "init")).to(device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    layout = parameter_layout(model)
+    cost = build_cost_model(layout, load_profile(cfg.profile))
+    c_t = cost.costs_torch(device)
+    class_ids_t = torch.from_numpy(cost.class_ids).to(device)
+    d = cost.d
+    n_samples = [int(y.shape[0]) for y in fed.client_y]
+    total_samples = sum(n_samples)
+
+    rounds: list[dict] = []
+    residuals: torch.Tensor | None = None
+    start = 1
+    ckpt_path = run_dir / CHECKPOINT
+    if ckpt_path.exists() and resume:
+        ck = torch.load(ckpt_path, map_location=device, weights_only=True)
+        saved = FLConfig.from_dict(json.loads(ck["config"]))
+        if saved.identity() != cfg.identity():
+            diff = {k: (v, cfg.identity()[k]) for k, v in saved.identity().items() if cfg.identity()[k] != v}
+            raise RunConfigMismatch(f"{run_dir}: checkpoint was made with a different config {diff}; "
+                                    "use another --tag/--results, or --no-resume to start over")
+        model.load_state_dict(ck["model"])
+        rounds = json.loads(ck["rounds"])
+        residuals = ck["residuals"]
+        start = int(ck["round"]) + 1
+        log(f"[{cfg.run_id}] resuming after round {start - 1}/{cfg.rounds}")
+    elif ckpt_path.exists():
+        ckpt_path.unlink()
+    if cfg.error_feedback and residuals is None:
+        residuals = torch.zeros(cfg.n_clients, d, dtype=torch.float32, device=device)
+
+    identity = {**cfg.to_dict(), "run_id": cfg.run_id, "preset": preset}
+    atomic_write_json(run_dir / "config.json", {
+        "run_id": cfg.run_id,
+        "preset": preset,
+        "config": cfg.to_dict(),
+        "cost_model": cost.summary(),
+        "profile": cost.profile.to_dict(),
+        "dataset": data.info(),
+        "partition": fed.partition_info,
+        "model_layout": layout,
+        "note": RECONSTRUCTION_NOTE,
+    })
+    env_prev = _read_json(run_dir / "env.json") or {}
+    env = {**environment_info(), "device": str(device), "torch_threads": torch.get_num_threads(),
+           "torch_interop_threads": torch.get_num_interop_threads()}
+    calls = list(env_prev.get("calls", [])) + [{"start_round": start, "device": str(device),
+                                                 "torch_threads": torch.get_num_threads(),
+                                                 "git_commit": env.get("git_commit")}]
+    atomic_write_json(run_dir / "env.json", {**env, "calls": calls})
+
+    def metrics(complete: bool) -> dict:
+        return {
+            "schema": SCHEMA,
+            "run_id": cfg.run_id,
+            "preset": preset,
+            "complete": complete,
+            "rounds_done": len(rounds),
+            "config": identity,
+            "cost_model": cost.summary(),
+            "dataset": data.info(),
+            "note": RECONSTRUCTION_NOTE,
+            **_summaries(rounds),
+            "rounds": rounds,
+        }
+
+    client_model = copy.deepcopy(model)
+    bar = tqdm(total=cfg.rounds, initial=start - 1, desc=cfg.run_id, unit="round", leave=False,
+               disable=not cfg.progress, file=sys.stderr, dynamic_ncols=True)
+    done_this_call = 0
+    try:
+        for r in range(start, cfg.rounds + 1):
+            if max_rounds_this_call is not None and done_this_call >= max_rounds_this_call:
+                break
+            t0 = time.perf_counter()
+            t_train = t_select = 0.0
+            global_vec = flat_params(model)
+            agg = FedAvgAggregator(global_vec, total_samples)
+            global_state = model.state_dict()
+            clients = []
+            for k in range(cfg.n_clients):
+                ta = time.perf_counter()
+                client_model.load_state_dict(global_state)
+                gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "train", r, k))
+                train_loss, steps = local_train(client_model, fed.client_x[k], fed.client_y[k], cfg, gen)
+                g = flat_params(client_model) - global_vec
+                if residuals is not None:
+                    g = g + residuals[k]
+                tb = time.perf_counter()
+                sel_gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "select", r, k))
+                res = sparsify(g, cfg, cost, c_t, class_ids_t, sel_gen)
+                sparse = torch.where(res.mask, g, torch.zeros((), dtype=g.dtype, device=g.device))
+                if residuals is not None:
+                    residuals[k] = g - sparse
+                agg.add(n_samples[k], sparse, client_model)
+                tc = time.perf_counter()
+                t_train += tb - ta
+                t_select += tc - tb
+                clients.append({"client": k, "n_samples": n_samples[k], "steps": steps,
+                                "train_loss": train_loss, **res.stats})
+            agg.apply(model)
+            te = time.perf_counter()
+            acc, test_loss = evaluate(model, fed.x_test, fed.y_test, cfg.eval_batch)
+            t_eval = time.perf_counter() - te
+            energy = math.fsum(c["energy_J"] for c in clients)
+            e_tx = math.fsum(c["energy_tx_J"] for c in clients)
+            e_mem = math.fsum(c["energy_mem_J"] for c in clients)
+            nbytes = sum(c["bytes"] for c in clients)
+            prev_e = rounds[-1]["cum_energy_J"] if rounds else 0.0
+            prev_b = rounds[-1]["cum_bytes"] if rounds else 0
+            kept_by_class = {n: sum(c["kept_by_class"][n] for c in clients) for n in cost.class_names}
+            mem_by_class = {n: kept_by_class[n] * float(cost.class_mem[j]) for j, n in enumerate(cost.class_names)}
+            rec = {
+                "round": r,
+                "test_acc": acc,
+                "test_loss": test_loss,
+                "train_loss": float(np.average([c["train_loss"] for c in clients], weights=n_samples)),
+                "energy_J": energy,
+                "energy_tx_J": e_tx,
+                "energy_mem_J": e_mem,
+                "energy_mem_by_class_J": mem_by_class,
+                "bytes": nbytes,
+                "kept": sum(c["kept"] for c in clients),
+                "kept_by_class": kept_by_class,
+                "cum_energy_J": prev_e + energy,
+                "cum_bytes": prev_b + nbytes,
+                "wall_s": time.perf_counter() - t0,
+                "train_s": t_train,
+                "select_s": t_select,
+                "eval_s": t_eval,
+                "clients": clients,
+            }
+            rounds.append(rec)
+            atomic_torch_save({"round": r, "config": json.dumps(cfg.to_dict()), "model": model.state_dict(),
+                               "residuals": residuals, "rounds": json.dumps(rounds)}, ckpt_path)
+            atomic_write_json(run_dir / "metrics.json", metrics(complete=False))
+            done_this_call += 1
+            bar.update(1)
+            bar.set_postfix(acc=f"{acc:.4f}", E=f"{rec['cum_energy_J']:.3g}J")
+            log(f"[{cfg.run_id}] round {r}/{cfg.rounds} acc {acc:.4f} loss {test_loss:.3f} "
+                f"E {energy:.4g} J (cum {rec['cum_energy_J']:.4g} J) kept {rec['kept']} "
+                f"{rec['wall_s']:.1f} s (train {t_train:.1f}, select {t_select:.2f}, eval {t_eval:.1f})")
+            if on_round_end is not None:
+                on_round_end(r, rec)
+    finally:
+        bar.close()
+    complete = len(rounds) == cfg.rounds
+    out = metrics(complete=complete)
+    atomic_write_json(run_dir / "metrics.json", out)
+    if complete and ckpt_path.exists():
+        ckpt_path.unlink()
+    log(f"[{cfg.run_id}] {'done' if complete else 'stopped'} after round {len(rounds)}/{cfg.rounds}: "
+        f"acc {out['final_test_acc']} total E {out['total_energy_J']:.4g} J "
+        f"in {time.perf_counter() - t_call:.0f} s")
+    return out
+
+
+# ------------------------------------------------------------------- sweeps
+
+
+def run_dir_for(results: Path, preset: str, cfg: FLConfig, tag: str = "") -> Path:
+    return Path(results) / "fl" / (f"{preset}-{tag}" if tag else preset) / cfg.run_id
+
+
+def run_sweep(
+    configs: list[FLConfig],
+    results: Path,
+    preset: str,
+    data: CifarArrays,
+    *,
+    tag: str = "",
+    resume: bool = True,
+    force: bool = False,
+    max_rounds_this_call: int | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, str]:
+    """Run configs in order: skip complete ones, resume partial ones. Returns run_id -> outcome."""
+    outcomes: dict[str, str] = {}
+    for i, cfg in enumerate(configs, 1):
+        rd = run_dir_for(results, preset, cfg, tag)
+        status = run_status(cfg, rd)
+        if status == "complete" and not force:
+            log(f"[{i}/{len(configs)}] {cfg.run_id}: complete, skipped ({rd})")
+            outcomes[cfg.run_id] = "skipped"
+            continue
+        if status == "mismatch" and not force:
+            log(f"[{i}/{len(configs)}] {cfg.run_id}: {rd} holds a different config; not touched "
+                "(use --tag or --results for a new location, --force to overwrite)")
+            outcomes[cfg.run_id] = "mismatch"
+            continue
+        log(f"[{i}/{len(configs)}] {cfg.run_id}: {'resuming' if status == 'partial' and resume else 'starting'} -> {rd}")
+        try:
+            out = run_one(cfg, rd, data, preset=preset, resume=resume and not force,
+                          max_rounds_this_call=max_rounds_this_call)
+        except RunConfigMismatch as exc:
+            log(f"[{i}/{len(configs)}] {cfg.run_id}: {exc}")
+            outcomes[cfg.run_id] = "mismatch"
+            continue
+        outcomes[cfg.run_id] = "complete" if out["complete"] else "partial"
+    return outcomes
