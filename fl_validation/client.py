@@ -149,6 +149,7 @@ def sparsify(g: torch.Tensor, cfg, cost, c_t: torch.Tensor, class_ids_t: torch.T
         "bytes": cost.bytes_sent(kept, dense=spec.select is None),
         "budget_J": budget,
         "retained_frac": kept_sq / total_sq if total_sq > 0 else 1.0,
+        "update_sq_norm": total_sq,
         "solver_method": getattr(sel, "method", None),
         "solver_energy_J": getattr(sel, "energy", None),
         "certified_gap": getattr(sel, "certified_gap", None),

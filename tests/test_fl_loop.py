@@ -1,0 +1,379 @@
+"""fl_validation client/server/run/cli: selection, energy accounting, FedAvg, resume, CLI.
+
+Tiny synthetic data only. Oracles: direct solvers calls, a cost vector written
+out by hand from the 45 nm constants, and uninterrupted runs for resume.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import fl_validation.run as run_mod
+from fl_validation.cli import _parse_only, main
+from fl_validation.client import METHODS, count_k, sparsify
+from fl_validation.config import PRESETS, FLConfig
+from fl_validation.dataset import CifarArrays
+from fl_validation.energy import cost_model_for
+from fl_validation.model import build_model
+from fl_validation.server import FedAvgAggregator, flat_params
+from fl_validation.synthetic import make_arrays, write_source
+from solvers import cwmp_mask, random_mask, topk_mask
+
+SRAM_UPDATE = 2 * 5e-12 + 0.9e-12
+DRAM_UPDATE = 2 * 640e-12 + 0.9e-12
+D_CNN = 62006
+TIMING_KEYS = {"wall_s", "train_s", "select_s", "eval_s", "wall_s_per_round_mean"}
+
+
+def hand_costs() -> np.ndarray:
+    """on-device profile, compact CNN: 2872 conv coordinates in SRAM, then 59134 FC ones in DRAM."""
+    return np.concatenate([np.full(2872, SRAM_UPDATE), np.full(D_CNN - 2872, DRAM_UPDATE)])
+
+
+def tiny_data(n_train=240, n_test=60, seed=0, separable=False) -> CifarArrays:
+    arr = make_arrays(n_train, n_test, seed=seed, separable=separable)
+    return CifarArrays(*arr, source="synthetic", format="synthetic", sha256="0" * 64)
+
+
+def tiny_cfg(**kw) -> FLConfig:
+    base = dict(n_clients=3, rounds=3, local_epochs=1, batch_size=32, min_client_size=5, threads=1,
+                progress=False)
+    base.update(kw)
+    return FLConfig(**base).normalized()
+
+
+def strip_timing(obj):
+    if isinstance(obj, dict):
+        return {k: strip_timing(v) for k, v in obj.items() if k not in TIMING_KEYS}
+    if isinstance(obj, list):
+        return [strip_timing(v) for v in obj]
+    return obj
+
+
+# ------------------------------------------------------------------ selection
+
+
+@pytest.fixture(scope="module")
+def setup():
+    cost = cost_model_for("cnn", "on-device")
+    g = torch.randn(D_CNN, generator=torch.Generator().manual_seed(1)) * torch.linspace(0.1, 2.0, D_CNN)
+    return cost, g, cost.costs_torch(), torch.from_numpy(cost.class_ids)
+
+
+@pytest.mark.parametrize("rho", [0.01, 0.1, 0.2])
+@pytest.mark.parametrize("method", ["topk", "cwmp-l2", "cwmp-paper", "random-k"])
+def test_count_mode_matches_solvers_and_hand_energy(setup, method, rho):
+    cost, g, c_t, ids = setup
+    cfg = tiny_cfg(method=method, mode="count", sparsity=rho)
+    res = sparsify(g, cfg, cost, c_t, ids, torch.Generator().manual_seed(7))
+    k = math.ceil(round(rho * D_CNN, 6))
+    direct = {
+        "topk": lambda: topk_mask(g, k=k),
+        "cwmp-l2": lambda: cwmp_mask(g, c_t, k=k, score="l2"),
+        "cwmp-paper": lambda: cwmp_mask(g, c_t, k=k, score="paper"),
+        "random-k": lambda: random_mask(g, k=k, rng=torch.Generator().manual_seed(7)),
+    }[method]()
+    assert torch.equal(res.mask, direct.mask)
+    mask = res.mask.numpy()
+    assert res.stats["kept"] == k == int(mask.sum())
+    assert res.stats["energy_J"] == pytest.approx(float(hand_costs()[mask].sum()), rel=1e-12)
+    assert res.stats["energy_tx_J"] == 0.0
+    assert res.stats["bytes"] == math.ceil(k * (32 + 16) / 8)
+    gg = g.double().numpy()
+    assert res.stats["retained_frac"] == pytest.approx(float((gg[mask] ** 2).sum() / (gg ** 2).sum()), rel=1e-12)
+
+
+def test_cwmp_count_prefers_cheap_coordinates(setup):
+    cost, g, c_t, ids = setup
+    res_t = sparsify(g, tiny_cfg(method="topk", sparsity=0.05), cost, c_t, ids, None)
+    res_c = sparsify(g, tiny_cfg(method="cwmp-l2", sparsity=0.05), cost, c_t, ids, None)
+    assert res_c.stats["kept_by_class"]["conv/sram"] > res_t.stats["kept_by_class"]["conv/sram"]
+    assert res_c.stats["energy_J"] < res_t.stats["energy_J"]
+
+
+@pytest.mark.parametrize("method", ["topk", "cwmp-l2", "cwmp-paper", "random-k"])
+def test_budget_mode_spends_topk_energy(setup, method):
+    cost, g, c_t, ids = setup
+    c = hand_costs()
+    k = count_k(0.1, D_CNN)
+    ref = topk_mask(g, k=k).mask.numpy()
+    budget = float(c[ref].sum())
+    res = sparsify(g, tiny_cfg(method=method, mode="budget", sparsity=0.1), cost, c_t, ids,
+                   torch.Generator().manual_seed(3))
+    assert res.stats["budget_J"] == pytest.approx(budget, rel=1e-11)
+    spent = float(c[res.mask.numpy()].sum())
+    assert spent == pytest.approx(res.stats["energy_J"], rel=1e-12)
+    assert spent <= res.stats["budget_J"] * (1 + 1e-12)
+    assert spent > budget - c.max()  # the greedy stops only when the next item does not fit
+    if method == "topk":
+        assert np.array_equal(res.mask.numpy(), ref)
+    if method == "cwmp-l2":
+        assert res.stats["kept"] > k  # cheap conv coordinates: more kept for the same energy
+        assert res.stats["certified_gap"] is not None and 0 <= res.stats["certified_gap"] < 1e-3
+
+
+def test_dense_sends_everything(setup):
+    cost, g, c_t, ids = setup
+    res = sparsify(g, tiny_cfg(), cost, c_t, ids, None)
+    assert bool(res.mask.all()) and res.stats["kept"] == D_CNN
+    assert res.stats["energy_J"] == pytest.approx(float(hand_costs().sum()), rel=1e-12)
+    assert res.stats["bytes"] == 4 * D_CNN and res.stats["retained_frac"] == 1.0
+
+
+def test_method_table_is_extensible():
+    from fl_validation.client import MethodSpec, register_method
+
+    assert {"dense", "topk", "cwmp-l2", "cwmp-paper", "random-k"} <= set(METHODS)
+    with pytest.raises(ValueError, match="already registered"):
+        register_method(MethodSpec("topk", None, "dup"))
+    with pytest.raises(ValueError, match="method must be one of"):
+        FLConfig(method="cwmp-exact")
+
+
+# ------------------------------------------------------------------- server
+
+
+def test_fedavg_weighted_average_and_buffers():
+    model = build_model("resnet18", 0)
+    gvec = flat_params(model)
+    agg = FedAvgAggregator(gvec, total_samples=4)
+    u1, u2 = torch.randn_like(gvec), torch.randn_like(gvec)
+    m1, m2 = build_model("resnet18", 1), build_model("resnet18", 2)
+    with torch.no_grad():
+        m1.bn1.running_mean.fill_(1.0)
+        m2.bn1.running_mean.fill_(5.0)
+    agg.add(1, u1, m1)
+    agg.add(3, u2, m2)
+    agg.apply(model)
+    want = gvec.double() + 0.25 * u1.double() + 0.75 * u2.double()
+    assert torch.allclose(flat_params(model).double(), want, atol=1e-6)
+    assert torch.allclose(model.bn1.running_mean, torch.full((64,), 4.0))
+
+
+def test_models_forward():
+    x = torch.randn(2, 3, 32, 32)
+    for name in ("cnn", "resnet18"):
+        assert build_model(name, 0)(x).shape == (2, 10)
+    a, b = build_model("cnn", 3), build_model("cnn", 3)
+    assert torch.equal(flat_params(a), flat_params(b))
+
+
+# -------------------------------------------------------------------- the loop
+
+
+def test_energy_totals_recomputed_from_masks_and_stats(tmp_path, monkeypatch):
+    masks = []
+    real = run_mod.sparsify
+
+    def spy(g, cfg, cost, c_t, ids, rng):
+        res = real(g, cfg, cost, c_t, ids, rng)
+        masks.append(res.mask.numpy().copy())
+        return res
+
+    monkeypatch.setattr(run_mod, "sparsify", spy)
+    cfg = tiny_cfg(method="cwmp-l2", mode="budget", sparsity=0.05, rounds=2)
+    m = run_mod.run_one(cfg, tmp_path / "run", tiny_data())
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    conf = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["complete"] and strip_timing(saved) == strip_timing(json.loads(json.dumps(m)))
+    c = hand_costs()
+    classes = conf["cost_model"]["classes"]
+    assert classes["conv/sram"]["c_J"] == pytest.approx(SRAM_UPDATE, rel=1e-12)
+    assert len(masks) == 2 * 3
+    total, cum = 0.0, []
+    for r, rec in enumerate(saved["rounds"]):
+        round_e = 0.0
+        for k, cl in enumerate(rec["clients"]):
+            mask = masks[3 * r + k]
+            e_mask = float(c[mask].sum())  # from the mask and the hand-written cost vector
+            e_stats = sum(n * classes[name]["c_J"] for name, n in cl["kept_by_class"].items())  # from saved stats
+            assert cl["energy_J"] == pytest.approx(e_mask, rel=1e-12)
+            assert e_stats == pytest.approx(e_mask, rel=1e-12)
+            assert cl["kept"] == int(mask.sum())
+            assert cl["bytes"] == math.ceil(cl["kept"] * 48 / 8)
+            assert cl["energy_J"] <= cl["budget_J"] * (1 + 1e-12)
+            assert cl["solver_energy_J"] == pytest.approx(e_mask, rel=1e-9)
+            round_e += e_mask
+        assert rec["energy_J"] == pytest.approx(round_e, rel=1e-12)
+        assert rec["energy_tx_J"] + rec["energy_mem_J"] == pytest.approx(round_e, rel=1e-12)
+        assert sum(rec["energy_mem_by_class_J"].values()) == pytest.approx(round_e, rel=1e-12)
+        total += round_e
+        cum.append(rec["cum_energy_J"])
+    assert saved["total_energy_J"] == pytest.approx(total, rel=1e-12)
+    assert cum == sorted(cum) and cum[-1] == saved["total_energy_J"]
+    assert saved["total_bytes"] == sum(rec["bytes"] for rec in saved["rounds"])
+    # the schema the issue asks for
+    for key in ("config", "rounds", "final_test_acc", "total_energy_J"):
+        assert key in saved
+    for key in ("method", "sparsity", "mode", "seed", "alpha", "model"):
+        assert key in saved["config"]
+    for key in ("round", "test_acc", "energy_J", "bytes", "cum_energy_J"):
+        assert key in saved["rounds"][0]
+    env = json.loads((tmp_path / "run" / "env.json").read_text())
+    assert env["device"] == "cpu" and env["torch_threads"] == 1 and "git_commit" in env
+
+
+class Crash(Exception):
+    pass
+
+
+@pytest.mark.parametrize("kw", [
+    dict(method="topk", sparsity=0.1),
+    dict(method="cwmp-l2", mode="budget", sparsity=0.05, error_feedback=True),
+    dict(method="random-k", sparsity=0.2),
+], ids=["topk", "cwmp-l2-budget-ef", "random-k"])
+def test_kill_and_resume_gives_identical_metrics(tmp_path, kw):
+    data = tiny_data()
+    cfg = tiny_cfg(rounds=4, **kw)
+    whole = run_mod.run_one(cfg, tmp_path / "a", data)
+    # call 1: stops after one round (checkpointed), call 2: "crashes" after round 3's checkpoint
+    part = run_mod.run_one(cfg, tmp_path / "b", data, max_rounds_this_call=1)
+    assert not part["complete"] and part["rounds_done"] == 1
+    assert (tmp_path / "b" / "checkpoint.pt").exists()
+
+    def crash(r, rec):
+        if r == 3:
+            raise Crash
+
+    with pytest.raises(Crash):
+        run_mod.run_one(cfg, tmp_path / "b", data, on_round_end=crash)
+    assert run_mod.run_status(cfg, tmp_path / "b") == "partial"
+    resumed = run_mod.run_one(cfg, tmp_path / "b", data)
+    assert resumed["complete"] and not (tmp_path / "b" / "checkpoint.pt").exists()
+    assert strip_timing(resumed) == strip_timing(whole)
+    env = json.loads((tmp_path / "b" / "env.json").read_text())
+    assert [c["start_round"] for c in env["calls"]] == [1, 2, 4]
+
+
+def test_error_feedback_residual_is_what_was_not_sent(tmp_path):
+    cfg = tiny_cfg(method="topk", sparsity=0.05, rounds=1, error_feedback=True)
+    # rounds=1 completes and deletes the checkpoint: stop inside the call instead
+    m = run_mod.run_one(dataclasses.replace(cfg, rounds=2), tmp_path / "r", tiny_data(), max_rounds_this_call=1)
+    ck = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=True)
+    res = ck["residuals"]
+    for k, cl in enumerate(m["rounds"][0]["clients"]):
+        r2 = float((res[k].double() ** 2).sum())
+        assert r2 == pytest.approx(cl["update_sq_norm"] * (1 - cl["retained_frac"]), rel=1e-5)
+        assert int((res[k] == 0).sum()) >= cl["kept"]
+
+
+def test_config_mismatch_is_refused(tmp_path):
+    data = tiny_data()
+    cfg = tiny_cfg(method="topk", sparsity=0.1, rounds=2)
+    run_mod.run_one(cfg, tmp_path / "x", data, max_rounds_this_call=1)
+    with pytest.raises(run_mod.RunConfigMismatch, match="lr"):
+        run_mod.run_one(dataclasses.replace(cfg, lr=0.5), tmp_path / "x", data)
+    run_mod.run_one(cfg, tmp_path / "x", data)
+    assert run_mod.run_status(cfg, tmp_path / "x") == "complete"
+    assert run_mod.run_status(dataclasses.replace(cfg, rounds=3), tmp_path / "x") == "mismatch"
+    assert run_mod.run_status(dataclasses.replace(cfg, threads=2), tmp_path / "x") == "complete"
+
+
+def test_loop_learns_separable_data(tmp_path):
+    cfg = tiny_cfg(rounds=3, local_epochs=0, local_steps=15, lr=0.02, augment=False, alpha=100.0)
+    m = run_mod.run_one(cfg, tmp_path / "l", tiny_data(300, 100, seed=2, separable=True))
+    assert m["rounds"][0]["clients"][0]["steps"] == 15
+    assert m["final_test_acc"] > 0.5  # chance is 0.1
+
+
+# ------------------------------------------------------------------- presets
+
+
+def test_presets_and_run_ids():
+    paper = PRESETS["paper"].configs()
+    ids = [c.run_id for c in paper]
+    assert len(ids) == len(set(ids)) == 30
+    assert "cwmp-l2_count_s0.10_seed0" in ids and "dense_seed1" in ids and "cwmp-paper_budget_s0.10_seed1" in ids
+    assert {c.sparsity for c in paper if c.mode == "count" and c.method != "dense"} == {0.01, 0.05, 0.10, 0.20}
+    assert all(c.model == "cnn" and c.n_clients == 10 and c.alpha == 0.5 for c in paper)
+    assert tiny_cfg(method="dense", sparsity=1.0).run_id == "dense_seed0"
+    assert tiny_cfg(method="random-k", sparsity=0.005, seed=3).run_id == "random-k_count_s0.005_seed3"
+    smoke = PRESETS["smoke"].configs()
+    assert {c.method for c in smoke} == set(METHODS) and {c.mode for c in smoke} == {"count", "budget"}
+
+
+def test_only_parser():
+    assert _parse_only(["method=topk,cwmp-l2,sparsity=0.1"]) == {"method": ["topk", "cwmp-l2"], "sparsity": ["0.1"]}
+    with pytest.raises(SystemExit):
+        _parse_only(["nosuchfield=1"])
+
+
+# ----------------------------------------------------------------------- CLI
+
+
+def _cli_args(src, results, *extra):
+    return ["--preset", "smoke", "--data", str(src), "--any-size", "--results", str(results), "--quiet",
+            "--n-clients", "3", "--min-client-size", "5", "--batch-size", "32", "--train-subset", "0",
+            "--test-subset", "0", *extra]
+
+
+def test_cli_select_list_stop_resume_skip(tmp_path, capsys, monkeypatch):
+    src, _ = write_source(tmp_path, "binary", archive=True, arrays=make_arrays(120, 30))
+    monkeypatch.setenv("CWMP_CACHE", str(tmp_path / "cache"))
+    args = _cli_args(src, tmp_path / "res", "--only", "method=topk,cwmp-l2,mode=count", "--rounds", "2")
+    assert main(args + ["--list"]) == 0
+    out = capsys.readouterr().out
+    assert "topk_count_s0.10_seed0" in out and "cwmp-l2_count_s0.10_seed0" in out and "missing" in out
+    assert "dense" not in out and "budget" not in out
+    assert main(args + ["--max-rounds-this-call", "1"]) == 0
+    run_dir = tmp_path / "res" / "fl" / "smoke" / "topk_count_s0.10_seed0"
+    assert json.loads((run_dir / "metrics.json").read_text())["rounds_done"] == 1
+    assert main(args + ["--list"]) == 0 and "partial" in capsys.readouterr().out
+    assert main(args) == 0
+    m = json.loads((run_dir / "metrics.json").read_text())
+    assert m["complete"] and m["rounds_done"] == 2 and m["config"]["method"] == "topk"
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "complete, skipped" in capsys.readouterr().out
+    # a changed computation is refused, not silently mixed into the same directory
+    assert main(args + ["--lr", "0.2", "--runs", "topk_count_s0.10_seed0"]) == 1
+    assert "different config" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(args + ["--runs", "no_such_run"])
+
+
+def test_cli_bad_data_is_reported(tmp_path, capsys):
+    bad = tmp_path / "broken.tar.gz"
+    bad.write_bytes(b"\x1f\x8b" + b"\0" * 50)
+    assert main(["--preset", "smoke", "--data", str(bad), "--results", str(tmp_path)]) == 2
+    assert "broken.tar.gz" in capsys.readouterr().err
+
+
+def test_sigkill_mid_run_then_resume(tmp_path, monkeypatch):
+    """A real SIGKILL of the CLI process, then --resume, matches an uninterrupted run."""
+    src, _ = write_source(tmp_path, "binary", archive=False, arrays=make_arrays(150, 30, seed=4))
+    env = {**os.environ, "CWMP_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    args = _cli_args(src, tmp_path / "killed", "--runs", "topk_count_s0.10_seed0", "--rounds", "12")
+    proc = subprocess.Popen([sys.executable, "-m", "fl_validation", *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run_dir = tmp_path / "killed" / "fl" / "smoke" / "topk_count_s0.10_seed0"
+    deadline = time.time() + 60
+    try:
+        while time.time() < deadline:
+            m = run_mod._read_json(run_dir / "metrics.json")
+            if m and m["rounds_done"] >= 2:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(30)
+    done = run_mod._read_json(run_dir / "metrics.json")["rounds_done"]
+    assert 2 <= done < 12, "the run finished before it could be killed; raise --rounds"
+    monkeypatch.setenv("CWMP_CACHE", str(tmp_path / "cache"))
+    assert main(args + ["--resume"]) == 0
+    assert main(_cli_args(src, tmp_path / "clean", "--runs", "topk_count_s0.10_seed0", "--rounds", "12")) == 0
+    a = json.loads((run_dir / "metrics.json").read_text())
+    b = json.loads((tmp_path / "clean" / "fl" / "smoke" / "topk_count_s0.10_seed0" / "metrics.json").read_text())
+    assert a["complete"] and strip_timing(a) == strip_timing(b)
