@@ -9,6 +9,7 @@ Examples::
     cwmp fl --preset paper --runs dense_seed0 topk_count_s0.10_seed0
     cwmp fl --preset paper --rounds 2 --tag timing   # any FLConfig field can be overridden
     cwmp fl --profile-info                        # cost CV per model and profile
+    cwmp fl --preset paper --summary              # table of the complete runs (mean +- std over seeds)
 
 Overriding a field that changes the computation of runs already on disk is
 refused run by run (``mismatch``): pick a new ``--tag`` (results go to
@@ -73,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tag", default="", help="write to fl/<preset>-<tag>/ instead of fl/<preset>/")
     p.add_argument("--list", action="store_true", help="list the selected runs and their status, run nothing")
     p.add_argument("--profile-info", action="store_true", help="print the cost CV per model and profile and exit")
+    p.add_argument("--summary", action="store_true",
+                   help="summarize the preset's complete runs (per method/mode/sparsity, over seeds) into "
+                        "summary.md/json next to them, print it, run nothing")
     p.add_argument("--max-rounds-this-call", type=int, default=None,
                    help="stop each run after this many rounds in this call (checkpointed; resume later)")
     p.add_argument("--any-size", action="store_true",
@@ -127,6 +131,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from .run import run_dir_for, run_status, run_sweep
 
+    if ns.summary:
+        from .report import write_summary
+
+        md, path = write_summary(Path(ns.results), ns.preset, ns.tag)
+        print(md + (f"\nwritten: {path} (and summary.json)" if path else ""))
+        return 0 if path else 1
     preset, configs = select_configs(ns)
     results = Path(ns.results)
     if not configs:

@@ -148,7 +148,8 @@ def run_status(cfg: FLConfig, run_dir: Path) -> str:
 def _summaries(rounds: list[dict]) -> dict:
     if not rounds:
         return {"final_test_acc": None, "best_test_acc": None, "total_energy_J": 0.0, "total_energy_tx_J": 0.0,
-                "total_energy_mem_J": 0.0, "total_bytes": 0, "wall_s_per_round_mean": None}
+                "total_energy_mem_J": 0.0, "total_bytes": 0, "wall_s_per_round_mean": None,
+                "cpu_s_per_round_mean": None}
     return {
         "final_test_acc": rounds[-1]["test_acc"],
         "best_test_acc": max(r["test_acc"] for r in rounds),
@@ -157,6 +158,8 @@ def _summaries(rounds: list[dict]) -> dict:
         "total_energy_mem_J": math.fsum(r["energy_mem_J"] for r in rounds),
         "total_bytes": rounds[-1]["cum_bytes"],
         "wall_s_per_round_mean": float(np.mean([r["wall_s"] for r in rounds])),
+        "cpu_s_per_round_mean": (float(np.mean(cpu)) if (cpu := [r["cpu_s"] for r in rounds if "cpu_s" in r])
+                                 else None),
     }
 
 
@@ -268,7 +271,7 @@ def run_one(
         for r in range(start, cfg.rounds + 1):
             if max_rounds_this_call is not None and done_this_call >= max_rounds_this_call:
                 break
-            t0 = time.perf_counter()
+            t0, cpu0 = time.perf_counter(), time.process_time()
             t_train = t_select = 0.0
             global_vec = flat_params(model)
             agg = FedAvgAggregator(global_vec, total_samples)
@@ -321,6 +324,7 @@ def run_one(
                 "cum_energy_J": prev_e + energy,
                 "cum_bytes": prev_b + nbytes,
                 "wall_s": time.perf_counter() - t0,
+                "cpu_s": time.process_time() - cpu0,  # all threads of this process
                 "train_s": t_train,
                 "select_s": t_select,
                 "eval_s": t_eval,

@@ -34,7 +34,7 @@ from solvers import cwmp_mask, random_mask, topk_mask
 SRAM_UPDATE = 2 * 5e-12 + 0.9e-12
 DRAM_UPDATE = 2 * 640e-12 + 0.9e-12
 D_CNN = 62006
-TIMING_KEYS = {"wall_s", "train_s", "select_s", "eval_s", "wall_s_per_round_mean"}
+TIMING_KEYS = {"wall_s", "cpu_s", "train_s", "select_s", "eval_s", "wall_s_per_round_mean", "cpu_s_per_round_mean"}
 
 
 def hand_costs() -> np.ndarray:
@@ -377,3 +377,33 @@ def test_sigkill_mid_run_then_resume(tmp_path, monkeypatch):
     a = json.loads((run_dir / "metrics.json").read_text())
     b = json.loads((tmp_path / "clean" / "fl" / "smoke" / "topk_count_s0.10_seed0" / "metrics.json").read_text())
     assert a["complete"] and strip_timing(a) == strip_timing(b)
+
+
+def test_summary_groups_seeds_and_flags_pareto(tmp_path):
+    from fl_validation.report import write_summary
+
+    def fake(method, mode, rho, seed, acc, energy):
+        cfg = tiny_cfg(method=method, mode=mode, sparsity=rho, seed=seed)
+        m = {"complete": True, "rounds_done": 3, "config": cfg.to_dict(), "final_test_acc": acc,
+             "best_test_acc": acc, "total_energy_J": energy, "total_bytes": 10, "wall_s_per_round_mean": 2.0,
+             "cpu_s_per_round_mean": 1.5, "cost_model": {"profile": "on-device", "cost_cv": 0.2, "d": D_CNN},
+             "dataset": {"caveat": None}}
+        d = tmp_path / "fl" / "p" / cfg.run_id
+        d.mkdir(parents=True)
+        (d / "metrics.json").write_text(json.dumps(m))
+
+    fake("dense", "count", 1.0, 0, 0.60, 10.0)
+    fake("dense", "count", 1.0, 1, 0.64, 10.0)
+    fake("topk", "count", 0.1, 0, 0.50, 1.0)
+    fake("topk", "count", 0.1, 1, 0.54, 1.2)
+    fake("cwmp-l2", "count", 0.1, 0, 0.40, 1.5)  # dominated by topk: less accurate, more energy
+    (tmp_path / "fl" / "p" / "random-k_count_s0.10_seed0").mkdir()
+    (tmp_path / "fl" / "p" / "random-k_count_s0.10_seed0" / "metrics.json").write_text('{"complete": false}')
+    md, path = write_summary(tmp_path, "p")
+    rows = {r["method"]: r for r in json.loads(path.with_name("summary.json").read_text())["rows"]}
+    assert rows["dense"]["final_test_acc"]["mean"] == pytest.approx(0.62)
+    assert rows["dense"]["final_test_acc"]["std"] == pytest.approx(np.std([0.60, 0.64], ddof=1))
+    assert rows["topk"]["total_energy_J"]["mean"] == pytest.approx(1.1)
+    assert rows["topk"]["energy_vs_dense"] == pytest.approx(0.11)
+    assert rows["dense"]["pareto"] and rows["topk"]["pareto"] and not rows["cwmp-l2"]["pareto"]
+    assert "random-k_count_s0.10_seed0" in md and "| topk * | count | 0.1 | 2 |" in md
