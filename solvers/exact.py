@@ -4,6 +4,8 @@ Backends (each an independent oracle for the others):
   cvxpy       boolean MILP; HiGHS with mip_rel_gap=0 by default, or solver="SCIP"
   bruteforce  enumerate all 2^d subsets (d ≤ 20)
   dp          dynamic programming over integer capacity (integer costs and budget)
+  core        fast exact solver (solvers/core.py): LP bound, expanding core, cost-class
+              enumeration or minknap DP; proves optimality (d = 1e6 in seconds)
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ BACKENDS = ("cvxpy", "bruteforce", "dp", "core")
 def solve_exact(g: Any, c: Any, budget: float, *, backend: str = "cvxpy", solver: str | None = None,
                 time_limit: float | None = None) -> ExactResult:
     """Solve P exactly: max Σ m g² s.t. Σ m c ≤ budget, m ∈ {0,1}^d."""
+    if backend == "core":  # the fast exact path (issue 7); it validates g, c and budget itself
+        from .core import solve_core
+
+        return solve_core(g, c, budget, time_limit=time_limit)
     p = make_problem(g, c, require_c=True)
     B = check_budget(budget)
     check_choice(backend, "backend", BACKENDS)
@@ -57,10 +63,6 @@ def solve_exact(g: Any, c: Any, budget: float, *, backend: str = "cvxpy", solver
     elif backend == "dp":
         mask = _dp(p, B)
         res = ExactResult(_finish(p, mask, "exact-dp", B, None, None), "optimal", True, None, "dp")
-    elif backend == "core":
-        from .core import solve_core  # the fast exact path (issue 7)
-
-        return solve_core(p, B, time_limit=time_limit)
     else:
         res = _cvxpy(p, B, solver or "HIGHS", time_limit)
     ub = dantzig_lp(p.v, p.c, B)[0]

@@ -1,0 +1,832 @@
+"""Fast exact solver for P: `solve_exact(g, c, B, backend="core")` (issue 7).
+
+P is the 0/1 knapsack max Σ m v, v = g², s.t. Σ m c ≤ B. The solver follows the
+classical route (Dembo & Hammer 1980; Pisinger's expknap/minknap, 1995–97):
+
+1. LP bound. Dantzig's LP optimum LP* and its break item b (ratio λ* = v_b/c_b)
+   come from solvers/fast.py's threshold selection (no full sort).
+2. Core. Only items with ratio near λ* are ever in doubt. A *window* of items
+   sorted by ratio around b is taken; items above it are fixed in, items below
+   it fixed out; it grows on demand (expanding core), from the first bracket's
+   band and, if ever needed, from the whole array.
+3. Exact search on the core, one of:
+   - cost classes (THEORY.md C9): when the eligible costs take L ≤ 3 distinct
+     values (FL's layer costs), P is the choice of how many items to keep in
+     each class, each class keeping its largest v (concave prefix sums). We
+     enumerate the class counts over the window — vectorised, L−1 nested
+     dimensions with the last count in closed form — and certify the window
+     with Dembo–Hammer reduced-cost fixing: every item outside it has
+     |v − λ* c| ≥ LP* − z, so flipping it cannot beat the incumbent z.
+     No branch and bound, no full sort.
+   - otherwise minknap-style dynamic programming on the expanding core: states
+     (residual capacity, value) on a Pareto front, the core grown one item at a
+     time alternately to the right (add an item after the break) and to the
+     left (remove one before it); every state is bounded by the LP of the items
+     not yet decided (ratio of the next item on the side it needs), and pruned
+     when that bound cannot beat the incumbent.
+   Both prove optimality; the bound is reported.
+
+Arithmetic and tolerance (stated in ExactResult.extra):
+- Feasibility is exact: the returned mask satisfies Σ c ≤ B in exact real
+  arithmetic on the float64 inputs (checked with math.fsum, whose correctly
+  rounded result has the sign of the exact sum). Class mode decides every
+  capacity question exactly with rationals (count × cost). The DP carries
+  residual capacities in float64 with a running error bound; a state within
+  that bound of the capacity is decided by an exact check of its own mask.
+  Costs that are multiples of one power of two (integers, for instance) give
+  exact sums and a zero error bound.
+- Values: integer data (every kept v = g² an integer, sums < 2^53) are solved
+  exactly (pruning needs an improvement ≥ 1). Float data are solved to an
+  absolute tolerance atol = rtol · LP* (rtol = 1e-12 by default): a returned
+  optimum is within atol of OPT, and `bound` = value + atol.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from . import fast
+from ._arrays import check_budget, is_torch, make_problem, mask_like
+from .exact import ExactResult
+from .selection import Selection
+
+U = 2.0 ** -53
+RTOL = 1e-12  # float data: optimal to within rtol · LP*
+WINDOW0 = 2048  # initial core: items on each side of the break item
+MAX_CLASSES = 3  # cost-class enumeration up to this many distinct costs
+GRID_MAX = 4_000_000  # class mode: most count combinations enumerated at once
+STATE_CELLS_MAX = 20_000_000  # DP: most stored (parent, flip) entries for reconstruction
+
+
+class _Stop(Exception):
+    """Time or memory limit reached in the DP."""
+
+    def __init__(self, status: str):
+        super().__init__(status)
+        self.status = status
+
+
+# ----------------------------------------------------------------------------- data access
+
+
+class _Data:
+    """Host (numpy) view of the instance with the l2 keys of fast.py; gathers in float64."""
+
+    def __init__(self, g: Any, c: Any, B: float):
+        self.inp = fast._Inputs(g, c, backend="numpy")
+        self.B = B
+        self.n = self.inp.n
+
+    def v(self, idx: np.ndarray) -> np.ndarray:
+        g = self.inp.g64(idx)
+        return g * g
+
+    def c(self, idx: np.ndarray) -> np.ndarray:
+        return self.inp.c64(idx)
+
+
+@dataclass
+class _Pool:
+    """Items on one side of the window not yet in it (host arrays, unsorted)."""
+
+    gid: np.ndarray
+    key: np.ndarray
+    v: np.ndarray
+    c: np.ndarray
+    bound: float  # every item beyond the pool (not in it) has key > bound (left) / ≤ bound (right)
+    final: bool  # True: nothing lies beyond the pool (the pool is the whole side)
+
+    def take(self, m: int, left: bool) -> tuple[np.ndarray, ...]:
+        """Remove and return the m items closest to the break, sorted outward from it."""
+        n = len(self.gid)
+        if m >= n:
+            sel = np.arange(n)
+        else:
+            kk = self.key if left else -self.key
+            sel = np.argpartition(kk, m)[:m]
+        kk = self.key[sel] if left else -self.key[sel]
+        sel = sel[np.lexsort((self.gid[sel], kk))]
+        out = tuple(a[sel] for a in (self.gid, self.key, self.v, self.c))
+        keep = np.ones(n, dtype=bool)
+        keep[sel] = False
+        self.gid, self.key, self.v, self.c = (a[keep] for a in (self.gid, self.key, self.v, self.c))
+        return out
+
+    def take_where(self, cond: np.ndarray, left: bool) -> tuple[np.ndarray, ...]:
+        sel = np.flatnonzero(cond)
+        kk = self.key[sel] if left else -self.key[sel]
+        sel = sel[np.lexsort((self.gid[sel], kk))]
+        out = tuple(a[sel] for a in (self.gid, self.key, self.v, self.c))
+        keep = ~cond
+        self.gid, self.key, self.v, self.c = (a[keep] for a in (self.gid, self.key, self.v, self.c))
+        return out
+
+    def next_key(self, left: bool) -> float | None:
+        """Key of the nearest item beyond the window on this side (a bound if outside the pool).
+
+        None: there is no item at all on this side.
+        """
+        if len(self.key):
+            return float(self.key.min() if left else self.key.max())
+        if self.final:
+            return None
+        return self.bound
+
+
+@dataclass
+class _Side:
+    """Window items on one side of the break, ordered outward (left: ratio ascending)."""
+
+    gid: list[np.ndarray] = field(default_factory=list)
+    key: list[np.ndarray] = field(default_factory=list)
+    v: list[np.ndarray] = field(default_factory=list)
+    c: list[np.ndarray] = field(default_factory=list)
+    n: int = 0
+    _cat: tuple[np.ndarray, ...] | None = None
+
+    def add(self, part: tuple[np.ndarray, ...]) -> None:
+        for lst, a in zip((self.gid, self.key, self.v, self.c), part):
+            lst.append(a)
+        self.n += len(part[0])
+        self._cat = None
+
+    def sufmin(self) -> np.ndarray:
+        """sufmin()[i] = min cost of the items i, i+1, ... of this side."""
+        if getattr(self, "_sufmin", None) is None or len(self._sufmin) != self.n:
+            c = self.arrays()[3]
+            self._sufmin = np.minimum.accumulate(c[::-1])[::-1] if len(c) else c
+        return self._sufmin
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        if self._cat is None:
+            self._cat = tuple(np.concatenate(lst) if lst else np.zeros(0) for lst in
+                              (self.gid, self.key, self.v, self.c))
+            self._cat = (self._cat[0].astype(np.int64),) + self._cat[1:]
+        return self._cat
+
+
+class _Core:
+    """LP, the window around the break item, and the fixed-in set."""
+
+    def __init__(self, data: _Data, rng: np.random.Generator):
+        self.data = data
+        inp, B = data.inp, data.B
+        self.ks = fast._make_keys(inp, "l2", budget=B)
+        if self.ks is None:  # float64 key overflow: the reference raises for it
+            make_problem(inp.g, inp.c, require_c=True)
+            raise ValueError("score g²/c overflows float64")
+        try:
+            pre = fast.budget_prefix(self.ks, B, B, rng, certify=False)
+        except fast._NeedExactKeys:
+            self.ks = fast._make_keys(inp, "l2", budget=B, prekey=False)
+            pre = fast.budget_prefix(self.ks, B, B, rng, certify=False)
+        self.pre = pre
+        sp = pre.sp
+        self.b = pre.b
+        self.lam = pre.key_b if pre.b is not None else 0.0
+        # fixed in: the split's items above T_hi (mask + extra)
+        self.A_mask = sp.sure
+        self.A_extra = sp.extra
+        a_idx = np.concatenate([sp.sure_idx if sp.sure_idx is not None else np.zeros(0, np.int64),
+                                sp.extra]).astype(np.int64)  # order is irrelevant: aggregates only
+        self.A_idx = a_idx
+        self.A_c = np.concatenate([sp.sure_c if sp.sure_c is not None else np.zeros(0), data.c(sp.extra)])
+        self.A_v = data.v(a_idx)
+        self._A_stats: dict[float, int] | None = None
+        # the band (T_lo, T_hi] split at the break: left pool (in the LP prefix) and right pool
+        bk, bg = sp.band_key, sp.band
+        bc = sp.band_c
+        bv = data.v(bg)
+        if pre.b is None:
+            in_pre = np.ones(len(bg), dtype=bool)
+        else:
+            in_pre = (bk > pre.key_b) | ((bk == pre.key_b) & (bg < pre.b))
+        top_final = sp.T_hi == math.inf
+        bot_final = sp.T_lo <= -0.5
+        self.pool_l = _Pool(bg[in_pre], bk[in_pre], bv[in_pre], bc[in_pre], sp.T_hi, top_final and
+                            True)
+        self.pool_r = _Pool(bg[~in_pre], bk[~in_pre], bv[~in_pre], bc[~in_pre], sp.T_lo, bot_final)
+        # pool_l is final only if nothing lies above T_hi outside it: A must be empty then
+        self.pool_l.final = top_final and len(a_idx) == 0
+        self.left, self.right = _Side(), _Side()
+        # LP value: prefix value + fraction of the break item
+        V_pre = float(np.sum(self.A_v)) + float(np.sum(self.pool_l.v))
+        if pre.b is not None:
+            W_pre = pre.W_last if pre.n else 0.0
+            vb = float(data.v(np.array([pre.b]))[0])
+            frac = min(max((B - W_pre) / pre.c_b, 0.0), 1.0)
+            self.lp = V_pre + frac * vb
+        else:
+            self.lp = V_pre
+        self.resplits = 0
+
+    # -- window growth ---------------------------------------------------------
+
+    def grow(self, left: bool, m: int) -> bool:
+        """Move up to m items from the pool into the window on one side; False if none left."""
+        pool = self.pool_l if left else self.pool_r
+        if not len(pool.gid):
+            if pool.final or not self._refill(left):
+                return False
+            pool = self.pool_l if left else self.pool_r
+        part = pool.take(m, left)
+        (self.left if left else self.right).add(part)
+        return True
+
+    def grow_until(self, left: bool, key_limit: float) -> bool:
+        """Move every item with key < key_limit (left) / > key_limit (right) into the window.
+
+        Returns True when, afterwards, every item outside the window is beyond the limit.
+        """
+        while True:
+            pool = self.pool_l if left else self.pool_r
+            cond = pool.key < key_limit if left else pool.key > key_limit
+            if cond.any():
+                (self.left if left else self.right).add(pool.take_where(cond, left))
+            nk = pool.next_key(left)
+            if nk is None:
+                return True
+            if len(pool.gid) or (nk >= key_limit if left else nk <= key_limit):
+                return True
+            if not self._refill(left):
+                return True
+
+    def _refill(self, left: bool) -> bool:
+        """The pool ran dry before the side did: bring in the whole rest of that side."""
+        self.resplits += 1
+        data, ks = self.data, self.ks
+        if left:
+            if self.pool_l.final:
+                return False
+            # every fixed-in item becomes a pool item; nothing is fixed in any more
+            self.pool_l = _Pool(self.A_idx, ks.exact(self.A_idx), self.A_v, self.A_c, math.inf, True)
+            self.A_mask, self.A_extra = None, np.zeros(0, np.int64)
+            self._A_stats = None
+            self.A_idx = np.zeros(0, np.int64)
+            self.A_c = self.A_v = np.zeros(0)
+            return len(self.pool_l.gid) > 0
+        if self.pool_r.final:
+            return False
+        lo = self.pool_r.bound
+        gidx = ks.be.band(ks.K, -math.inf, ks.up(lo))
+        key = ks.exact(gidx)
+        ok = (key >= 0) & (key <= lo)
+        zero = ok & (key == 0)
+        if zero.any():
+            zi = np.flatnonzero(zero)
+            ok[zi[data.v(gidx[zi]) <= 0]] = False
+        gidx, key = gidx[ok], key[ok]
+        # drop items already in the window (ties at the old bound)
+        if self.right.n:
+            gidx_in = self.right.arrays()[0]
+            keep = ~np.isin(gidx, gidx_in)
+            gidx, key = gidx[keep], key[keep]
+        self.pool_r = _Pool(gidx, key, data.v(gidx), data.c(gidx), -0.5, True)
+        return len(gidx) > 0
+
+    # -- the fixed-in part ---------------------------------------------------------
+
+    def fixed_in(self) -> tuple[Any, np.ndarray]:
+        """(backend mask or None, host indices) of the items fixed in: A and the left pool."""
+        extra = np.concatenate([self.A_extra, self.pool_l.gid]).astype(np.int64)
+        return self.A_mask, extra
+
+    def fixed_in_class_counts(self, classes: np.ndarray) -> tuple[list[int], float]:
+        """Per class, how many fixed-in items have that cost; and the fixed-in value."""
+        if self._A_stats is None:  # A changes only on a refill, which resets this cache
+            self._A_stats = ([int(np.count_nonzero(self.A_c == x)) for x in classes],
+                             float(np.sum(self.A_v)))
+        a, va = self._A_stats
+        pc = self.pool_l.c
+        return ([a[i] + int(np.count_nonzero(pc == x)) for i, x in enumerate(classes)],
+                va + float(np.sum(self.pool_l.v)))
+
+    def fixed_in_costs(self) -> np.ndarray:
+        return np.concatenate([self.A_c, self.pool_l.c])
+
+    def fixed_in_values(self) -> np.ndarray:
+        return np.concatenate([self.A_v, self.pool_l.v])
+
+
+# ----------------------------------------------------------------------------- exact helpers
+
+
+def _fsum_leq(costs: list[np.ndarray], B: float) -> bool:
+    """Σ costs ≤ B exactly: math.fsum is correctly rounded, so it has the exact sum's sign."""
+    parts = [float(-B)]
+    total = math.fsum(parts + [x for a in costs for x in a.tolist()])
+    return total <= 0.0
+
+
+def _exact_sums(costs: list[np.ndarray], B: float) -> bool:
+    """All costs multiples of 2^e, Σ < 2^(53+e) and B < 2^(53+min(e, e_B)): every sum is exact."""
+    arrs = [a for a in costs if len(a)]
+    if B <= 0 or not arrs:
+        return False
+    allc = np.concatenate(arrs)
+    e_c = fast._min_unit_exp(allc)
+    e_B = fast._min_unit_exp(np.array([B]))
+    return float(np.sum(allc)) < 2.0 ** (53 + e_c) * (1 - 1e-9) and B < 2.0 ** (53 + min(e_c, e_B))
+
+
+def _integer_values(g: np.ndarray) -> bool:
+    """Every v = g² an exact integer and Σ v < 2^52 (then value sums are exact)."""
+    head = g[:256]
+    if not bool(np.all(head == np.round(head))):  # cheap early exit for float data
+        return False
+    if not bool(np.all(g == np.round(g))):
+        return False
+    G = float(np.max(np.abs(g)))
+    return G < 2.0 ** 26 and float(np.sum(np.square(g, dtype=np.float64))) < 2.0 ** 52
+
+
+def _is_int(x: np.ndarray) -> bool:
+    return bool(np.all(x == np.floor(x)))
+
+
+# ----------------------------------------------------------------------------- cost classes
+
+
+def _classes(data: _Data, max_classes: int) -> np.ndarray | None:
+    """The distinct costs of the budget-eligible items when there are at most max_classes, else None.
+
+    A few passes over c (compare, combine, argmax): cmin and cmax first, then
+    whatever value is left. FL's layer costs take 2–3 values.
+    """
+    inp, B = data.inp, data.B
+    c = inp.c
+    rest = (c <= fast._cost_cut(c, B)) if inp.cmax > B else None
+    todo = [inp.cmin] + ([inp.cmax] if inp.cmax <= B and inp.cmax != inp.cmin else [])
+    vals: list[float] = []
+    while True:
+        if todo:
+            nxt = todo.pop(0)
+        else:
+            j = int(np.argmax(rest))
+            if not rest[j]:
+                return np.array(sorted(vals))
+            nxt = float(c[j])
+        if len(vals) == max_classes:
+            return None
+        vals.append(nxt)
+        ne = c != np.asarray(nxt, dtype=c.dtype)
+        rest = ne if rest is None else (rest & ne)
+
+
+@dataclass
+class _ClassOutcome:
+    take: np.ndarray  # window gids kept
+    z: float
+    gap: float
+    counts: list[int]  # per class: total kept (fixed in + window)
+    energy: float  # Σ counts · costs, correctly rounded
+
+
+def _class_solve(core: _Core, classes: np.ndarray, B: float, deadline: float | None) -> _ClassOutcome:
+    """Enumerate class counts over the window; Dembo–Hammer certifies the window (grown if needed)."""
+    L = len(classes)
+    Cmin = float(classes.min())
+    Fr = [Fraction(float(x)) for x in classes]
+    FB = Fraction(B)
+    core.grow(True, WINDOW0)
+    core.grow(False, WINDOW0)
+    for _round in range(64):
+        lg, lk, lv, lc = core.left.arrays()
+        rg, rk, rv, rc = core.right.arrays()
+        wg = np.concatenate([lg, rg]).astype(np.int64)
+        wv = np.concatenate([lv, rv])
+        wc = np.concatenate([lc, rc])
+        a, Va = core.fixed_in_class_counts(classes)
+        win = []
+        for x in classes:
+            sel = np.flatnonzero(wc == x)
+            win.append(sel[np.lexsort((wg[sel], -wv[sel]))])  # value descending, ties by index
+        pref = [np.concatenate(([0.0], np.cumsum(wv[sel]))) for sel in win]
+        cap = FB - sum(Fraction(a[i]) * Fr[i] for i in range(L))  # exact: what the window may use
+        best_val, best_k = _enumerate(pref, Fr, cap, [len(sel) for sel in win], deadline)
+        z = Va + best_val if best_k is not None else -math.inf
+        gap = max(core.lp - z, 0.0)
+        # Dembo–Hammer: an item outside the window could be flipped in an improving solution only
+        # if |v − λc| < LP* − z, i.e. |key − λ| < gap/c ≤ gap/Cmin. Grow until none is outside.
+        slack = gap / Cmin * (1 + 1e-9) + 1e-300
+        nk_l = core.pool_l.next_key(True)
+        nk_r = core.pool_r.next_key(False)
+        ok_l = nk_l is None or nk_l >= core.lam + slack
+        ok_r = nk_r is None or nk_r <= core.lam - slack
+        if best_k is not None and ok_l and ok_r:
+            take = np.concatenate([wg[win[i][: best_k[i]]] for i in range(L)]).astype(np.int64)
+            counts = [a[i] + best_k[i] for i in range(L)]
+            energy = float(sum(Fraction(counts[i]) * Fr[i] for i in range(L)))  # correctly rounded
+            return _ClassOutcome(take, z, gap, counts, energy)
+        if deadline is not None and time.perf_counter() > deadline:
+            raise _Stop("time_limit")
+        if best_k is None:  # the fixed-in items alone overflow B (LP rounding): grow both sides
+            core.grow(True, max(WINDOW0, 2 * core.left.n))
+            core.grow(False, max(WINDOW0, 2 * core.right.n))
+            continue
+        if not ok_l:
+            core.grow_until(True, core.lam + slack)
+        if not ok_r:
+            core.grow_until(False, core.lam - slack)
+    raise _Stop("window_not_certified")  # pragma: no cover
+
+
+def _enumerate(pref: list[np.ndarray], Fr: list[Fraction], cap: Fraction, n: list[int],
+               deadline: float | None) -> tuple[float, list[int] | None]:
+    """max Σ_l pref_l[k_l] s.t. Σ_l k_l C_l ≤ cap, 0 ≤ k_l ≤ n_l, exactly in the counts.
+
+    All classes but one are enumerated on a grid; the remaining class (the one
+    with most window items) takes the largest count that fits, floor((cap −
+    Σ k_l C_l)/C_last). That floor is exact: in int64 when the costs and cap
+    share a power-of-two unit small enough, otherwise in float64 with an error
+    bound, re-derived with rationals wherever rounding could change it.
+    """
+    L = len(Fr)
+    if cap < 0:
+        return -math.inf, None
+    if L == 1:
+        k = min(n[0], math.floor(cap / Fr[0]))
+        return float(pref[0][k]), [k]
+    last = int(np.argmax(n))
+    others = [i for i in range(L) if i != last]
+    size = 1
+    for i in others:
+        size *= n[i] + 1
+    if size > 25 * GRID_MAX:
+        raise _Stop("grid_too_large")
+    # exact integer arithmetic when all numbers are small multiples of one power of two
+    den = 1
+    for x in Fr + [cap]:
+        den = max(den, x.denominator)  # powers of two: the max is the lcm
+    ints = None
+    if den < 2 ** 62:
+        Ci = [int(x * den) for x in Fr]
+        capi = int(cap * den)
+        if capi < 2 ** 62 and max(Ci) * (max(n) + 1) < 2 ** 62 and all(x.denominator in (1, den) or
+                                                                      den % x.denominator == 0 for x in Fr):
+            ints = (Ci, capi)
+    C = [float(x) for x in Fr]
+    capf = float(cap)
+    grids = np.meshgrid(*[np.arange(n[i] + 1, dtype=np.int64) for i in others], indexing="ij")
+    flat = [gr.ravel() for gr in grids]
+    best_val, best_k = -math.inf, None
+    for s0 in range(0, size, GRID_MAX):
+        if deadline is not None and time.perf_counter() > deadline:
+            raise _Stop("time_limit")
+        ks = [f[s0:s0 + GRID_MAX] for f in flat]
+        if ints is not None:
+            Ci, capi = ints
+            rem = np.full(len(ks[0]), capi, dtype=np.int64)
+            for i, kk in zip(others, ks):
+                rem -= kk * Ci[i]
+            kl = np.where(rem >= 0, rem // Ci[last], -1)
+        else:
+            used = np.zeros(len(ks[0]))
+            for i, kk in zip(others, ks):
+                used += kk * C[i]
+            rem = capf - used
+            q = rem / C[last]
+            # |q − exact| ≤ err: cap rounds once, each product and the sums once, the division once
+            err = (U * abs(capf) + (2 * L + 2) * U * (abs(capf) + used)) / C[last] + 2 * U * np.abs(q) + 1e-300
+            klf = np.floor(q)
+            close = (np.abs(q) <= err) | ((q > err) & ((q - klf <= err) | (klf + 1 - q <= err)))
+            kl = klf.astype(np.int64)
+            kl[q < 0] = -1  # certainly infeasible where q < −err; |q| ≤ err is re-derived below
+            for j in np.flatnonzero(close):  # exact floor where rounding could matter
+                remF = cap - sum(Fraction(int(kk[j])) * Fr[i] for i, kk in zip(others, ks))
+                kl[j] = math.floor(remF / Fr[last]) if remF >= 0 else -1
+        feas = kl >= 0
+        kl = np.minimum(kl, n[last])
+        tot = pref[last][np.maximum(kl, 0)]
+        for i, kk in zip(others, ks):
+            tot = tot + pref[i][kk]
+        val = np.where(feas, tot, -np.inf)
+        j = int(np.argmax(val))
+        if val[j] > best_val:
+            best_val = float(val[j])
+            best_k = [0] * L
+            for i, kk in zip(others, ks):
+                best_k[i] = int(kk[j])
+            best_k[last] = int(kl[j])
+    return best_val, best_k
+
+
+# ----------------------------------------------------------------------------- minknap DP
+
+
+@dataclass
+class _DPOutcome:
+    flips: set[int] | None  # window gids whose decision differs from the LP prefix; None: empty set
+    z: float
+    bound: float
+    status: str
+    states_max: int
+    steps: int
+    verified: int = 0
+
+
+def _dp_solve(core: _Core, B: float, int_values: bool, exact_w: bool, atol: float,
+              deadline: float | None) -> _DPOutcome:
+    """Minknap-style DP on the expanding core (see the module docstring).
+
+    A state is (R, P): residual capacity B − Σ c and value Σ v of a solution that
+    agrees with the LP prefix outside the decided items. Right moves add the next
+    item after the break, left moves remove the next item before it.
+    """
+    lv0, lc0 = core.left.arrays()[2], core.left.arrays()[3]
+    R0 = math.fsum([float(B)] + [-x for x in core.fixed_in_costs().tolist()] + [-x for x in lc0.tolist()])
+    P0 = float(np.sum(core.fixed_in_values())) + float(np.sum(lv0))
+    R, P = np.array([R0]), np.array([P0])
+    levels: list[tuple[int, np.ndarray, np.ndarray]] = []  # (gid, parent, flip) after pruning
+    st = dict(nl=0, nr=0, steps=0, proc_c=0.0, cells=0, states_max=1, verified=0)
+
+    def err() -> float:  # bound on |R − exact residual| for every state
+        return 0.0 if exact_w else (st["steps"] + 3) * U * (abs(R0) + st["proc_c"]) + 1e-300
+
+    def chain(level: int, q: int) -> set[int]:
+        flips: set[int] = set()
+        while level > 0:
+            gid, parent, flip = levels[level - 1]
+            if flip[q]:
+                flips.add(gid)
+            q = int(parent[q])
+            level -= 1
+        return flips
+
+    def exact_ok(flips: set[int]) -> bool:
+        lg, _, _, lc = core.left.arrays()
+        rg, _, _, rc = core.right.arrays()
+        fl = np.fromiter(flips, dtype=np.int64, count=len(flips))
+        return _fsum_leq([core.fixed_in_costs(), lc[~np.isin(lg, fl)], rc[np.isin(rg, fl)]], B)
+
+    def improves(val: float, z: float) -> bool:
+        return val >= z + 1 - 4 * U * abs(val) if int_values else val > z + atol
+
+    def bounds(Rs: np.ndarray, Ps: np.ndarray, e: float) -> np.ndarray:
+        """Upper bound on the value of any completion of each state.
+
+        A completion adds a set X of undecided right items (ratio ≤ r) and removes a
+        set Y of undecided left items (ratio ≥ l ≥ r, cost ≥ cl each), keeping
+        Σ_X c − Σ_Y c ≤ R. Its gain Σ_X v − Σ_Y v ≤ r Σ_X c − l Σ_Y c, which gives
+          R ≥ 0: gain ≤ max(R r if some right item can fit alone (R ≥ cr) else 0,
+                            R r − (l − r) cl            if Y ≠ ∅ is possible);
+          R < 0: gain ≤ −l |R| − (l − r) max(0, cl − |R|), and −∞ if nothing can be removed.
+        (The classical minknap bound is the first term of each case; the cost terms
+        stop a tiny residual capacity from keeping states alive forever.)
+        """
+        r = _next_ratio(core, st["nr"], right=True)
+        l = _next_ratio(core, st["nl"], right=False)
+        cr = _next_min_cost(core, st["nr"], right=True)
+        cl = _next_min_cost(core, st["nl"], right=False)
+        rr = r if r is not None else 0.0
+        room = Rs >= -e
+        ub = np.empty(len(Rs))
+        Rr = np.maximum(Rs[room] + e, 0.0)
+        gain = np.where(Rr >= (cr if cr is not None else math.inf), Rr * rr, 0.0)
+        if l is not None:
+            gain = np.maximum(gain, Rr * rr - (l - rr) * cl)
+        ub[room] = Ps[room] + gain
+        over = ~room
+        if l is None:
+            ub[over] = -np.inf
+        else:
+            deficit = np.maximum(-(Rs[over] + e), 0.0)
+            ub[over] = Ps[over] - l * deficit - (l - rr) * np.maximum(cl - deficit, 0.0)
+        return ub + 4 * U * np.abs(np.where(np.isfinite(ub), ub, 0.0))
+
+    def alive_mask(ub: np.ndarray, z: float) -> np.ndarray:
+        return ub >= z + 1 - 1e-9 if int_values else ub > z + atol
+
+    def finish(status: str, z: float, z_flips: set[int] | None) -> _DPOutcome:
+        if status == "optimal":
+            bound = z if int_values else z + atol
+        else:
+            ub = bounds(R, P, err()) if len(R) else np.array([-np.inf])
+            bound = min(core.lp, max(z + atol, float(np.max(ub))))
+        return _DPOutcome(z_flips, z, bound, status, st["states_max"], st["steps"], st["verified"])
+
+    z, z_flips = 0.0, None
+    e = err()
+    if R0 >= e or (R0 >= -e and exact_ok(set())):
+        z, z_flips = P0, set()
+    while True:
+        moved = False
+        for left in (False, True):
+            if deadline is not None and time.perf_counter() > deadline:
+                return finish("time_limit", z, z_flips)
+            side = core.left if left else core.right
+            j = st["nl"] if left else st["nr"]
+            if j >= side.n:
+                e = err()
+                need = bool(np.any(R < e)) if left else bool(np.any(R >= -e))
+                if not need or not core.grow(left, max(WINDOW0, side.n)):
+                    continue
+            gids, _, vs, cs = side.arrays()
+            gid, cj, vj = int(gids[j]), float(cs[j]), float(vs[j])
+            Rn, Pn = (R + cj, P - vj) if left else (R - cj, P + vj)
+            st["nl" if left else "nr"] += 1
+            st["proc_c"] += cj
+            st["steps"] += 1
+            moved = True
+            # merge old (flip False) and new (flip True); residual descending, value descending
+            m = len(R)
+            Ra, Pa = np.concatenate([R, Rn]), np.concatenate([P, Pn])
+            par = np.concatenate([np.arange(m), np.arange(m)])
+            flp = np.concatenate([np.zeros(m, bool), np.ones(m, bool)])
+            o = np.lexsort((-Pa, -Ra))
+            Ra, Pa, par, flp = Ra[o], Pa[o], par[o], flp[o]
+            # Pareto front: keep a state only if its value beats every state with more room
+            keep = Pa > np.maximum.accumulate(np.concatenate(([-np.inf], Pa[:-1])))
+            Ra, Pa, par, flp = Ra[keep], Pa[keep], par[keep], flp[keep]
+            e = err()
+            # incumbent: best states with room (certainly feasible, or checked exactly)
+            cand = np.flatnonzero(Ra >= -e)
+            for q in cand[np.argsort(-Pa[cand], kind="stable")][:16]:
+                if not improves(float(Pa[q]), z):
+                    break
+                flips = chain(len(levels), int(par[q]))
+                if flp[q]:
+                    flips.add(gid)
+                if Ra[q] >= e:
+                    z, z_flips = float(Pa[q]), flips
+                    break
+                st["verified"] += 1
+                if exact_ok(flips):
+                    z, z_flips = float(Pa[q]), flips
+                    break
+                Ra[q] = -2 * e - 1e-300  # over capacity after all: treat it so from now on
+            ub = bounds(Ra, Pa, e)
+            alive = np.flatnonzero(alive_mask(ub, z))
+            R, P = Ra[alive], Pa[alive]
+            levels.append((gid, par[alive].astype(np.int32), flp[alive]))
+            st["cells"] += len(alive)
+            st["states_max"] = max(st["states_max"], len(alive))
+            if not len(R):
+                return finish("optimal", z, z_flips)
+            if st["cells"] > STATE_CELLS_MAX:
+                st["cells"] = _gc_levels(levels, len(R))  # drop histories no live state descends from
+                st["gcs"] = st.get("gcs", 0) + 1
+                if st["cells"] > STATE_CELLS_MAX // 2:
+                    return finish("memory_limit", z, z_flips)
+        if not moved:
+            # no state can use any further item: each is a complete solution, none better than z
+            e = err()
+            if len(R) and np.any(alive_mask(bounds(R, P, e), z)):  # pragma: no cover - defensive
+                return finish("incomplete", z, z_flips)
+            return finish("optimal", z, z_flips)
+
+
+def _gc_levels(levels: list[tuple[int, np.ndarray, np.ndarray]], n_live: int) -> int:
+    """Keep only the history entries some live state descends from; returns the cells left.
+
+    The live states are the last level's entries, whose indices do not change.
+    """
+    keep = np.arange(n_live)
+    cells = 0
+    for lev in range(len(levels) - 1, -1, -1):
+        gid, parent, flip = levels[lev]
+        sub_parent, sub_flip = parent[keep], flip[keep]
+        uk, inv = np.unique(sub_parent, return_inverse=True)
+        levels[lev] = (gid, inv.astype(np.int32), sub_flip)
+        cells += len(inv)
+        keep = uk
+    return cells
+
+
+def _next_min_cost(core: _Core, n_done: int, right: bool) -> float | None:
+    """A lower bound on the cost of every undecided item on a side (None: no item left)."""
+    side = core.right if right else core.left
+    pool = core.pool_r if right else core.pool_l
+    best = math.inf
+    if n_done < side.n:
+        best = float(side.sufmin()[n_done])
+    if len(pool.c):
+        best = min(best, float(pool.c.min()))
+    if not pool.final:
+        best = min(best, core.data.inp.cmin)  # beyond the pool: any cost
+    return None if best == math.inf else best
+
+
+def _next_ratio(core: _Core, n_done: int, right: bool) -> float | None:
+    """Ratio of the next undecided item on a side (a bound when it lies outside the window).
+
+    None: there is no item left on that side at all.
+    """
+    side = core.right if right else core.left
+    if n_done < side.n:
+        return float(side.arrays()[1][n_done])
+    pool = core.pool_r if right else core.pool_l
+    return pool.next_key(not right)
+
+
+# ----------------------------------------------------------------------------- entry point
+
+
+def solve_core(g: Any, c: Any, budget: Any, *, time_limit: float | None = None, rtol: float = RTOL,
+               max_classes: int = MAX_CLASSES) -> ExactResult:
+    """Solve P exactly (see the module docstring). Called by solve_exact(..., backend="core").
+
+    `max_classes=0` disables the cost-class method (forces the DP, for tests).
+    """
+    t0 = time.perf_counter()
+    like = g
+    if is_torch(g) and g.device.type != "cpu":
+        g = g.detach().cpu()
+    if is_torch(c) and c.device.type != "cpu":
+        c = c.detach().cpu()
+    B = None
+    data = _Data(g, c, 0.0)
+    if not fast._validate(data.inp, need_c=True):
+        p = make_problem(g, c, require_c=True)  # raises the reference's error for bad input
+        data = _Data(p.g, p.c, 0.0)  # (or, for odd dtypes it accepts, continue on float64)
+        if not fast._validate(data.inp, need_c=True):  # pragma: no cover - make_problem accepted it
+            raise ValueError("solve_core: input validation failed")
+    B = check_budget(budget)
+    data.B = B
+    deadline = None if time_limit is None else t0 + float(time_limit)
+    core = _Core(data, fast._rng(data.n))
+    extra: dict[str, Any] = {"rtol": rtol, "lambda": core.lam, "lp": core.lp}
+    int_values = _integer_values(data.inp.g)
+    extra["integer_values"] = int_values
+    atol = 0.0 if int_values else rtol * max(core.lp, 0.0)
+    extra["atol"] = atol
+    if core.b is None:  # every eligible item fits: the LP solution is integral, hence optimal
+        fmask, fidx = core.fixed_in()
+        mask = _assemble(data, fmask, fidx, [])
+        return _result(data, like, mask, core, B, "optimal", True, None, "lp-integral", t0, extra, atol)
+    classes = _classes(data, max_classes) if max_classes > 0 else None
+    if classes is not None and len(classes):
+        extra["classes"] = [float(x) for x in classes]
+        try:
+            out = _class_solve(core, classes, B, deadline)
+        except _Stop as stop:
+            extra["classes_stopped"] = stop.status
+            out = None
+        if out is not None:
+            fmask, fidx = core.fixed_in()
+            mask = _assemble(data, fmask, fidx, [out.take])
+            extra.update(core_left=core.left.n, core_right=core.right.n, gap=out.gap, counts=out.counts)
+            # capacity was decided exactly on class counts; value = fixed-in + window values
+            extra.update(energy_exact=True)
+            return _result(data, like, mask, core, B, "optimal", True, None, "classes", t0, extra, atol,
+                           known=(out.z, out.energy, int(sum(out.counts))))
+    core.grow(True, WINDOW0)
+    core.grow(False, WINDOW0)
+    c64 = np.asarray(data.inp.c, dtype=np.float64)
+    exact_w = _exact_sums([c64], B)
+    B_dp = B
+    if exact_w:  # costs are multiples of 2^e: no solution can use the capacity's remainder
+        unit = 2.0 ** fast._min_unit_exp(c64)
+        B_dp = math.floor(B / unit) * unit  # exact: B/unit and the product are exact in float64
+        extra["capacity_used"] = B_dp
+    out = _dp_solve(core, B_dp, int_values, exact_w, atol, deadline)
+    extra.update(core_left=core.left.n, core_right=core.right.n, states_max=out.states_max, steps=out.steps,
+                 exact_weights=exact_w, verified_borderline=out.verified, resplits=core.resplits)
+    proven = out.status == "optimal"
+    if out.flips is None:  # the empty set is the incumbent
+        mask = np.zeros(data.n, dtype=bool)
+    else:
+        fmask, fidx = core.fixed_in()
+        lg = core.left.arrays()[0]
+        rg = core.right.arrays()[0]
+        fl = np.fromiter(out.flips, dtype=np.int64, count=len(out.flips))
+        mask = _assemble(data, fmask, fidx, [lg[~np.isin(lg, fl)], rg[np.isin(rg, fl)]])
+    return _result(data, like, mask, core, B, out.status, proven, out.bound, "minknap", t0, extra, atol)
+
+
+def _assemble(data: _Data, fmask: Any, fidx: np.ndarray, parts: list[np.ndarray]) -> np.ndarray:
+    """Host bool mask: fixed-in mask/indices plus the window's kept items."""
+    mask = fmask if fmask is not None else np.zeros(data.n, dtype=bool)
+    if len(fidx):
+        mask[fidx] = True
+    for part in parts:
+        if len(part):
+            mask[part.astype(np.int64)] = True
+    return mask
+
+
+def _result(data: _Data, like: Any, mask: np.ndarray, core: _Core, B: float, status: str, proven: bool,
+            bound: float | None, solver: str, t0: float, extra: dict[str, Any], atol: float,
+            known: tuple[float, float, int] | None = None) -> ExactResult:
+    """The ExactResult; `known` = (value, energy, kept) when the solver already has them exactly
+    (class mode: the energy is the correctly rounded Σ count·cost, feasibility decided exactly)."""
+    if known is None:
+        idx = np.flatnonzero(mask)
+        value, energy = fast._finish_idx(data.inp, idx, True)
+        kept = len(idx)
+        if not _fsum_leq([data.c(idx)], B):  # every capacity decision was certified
+            raise AssertionError("solve_core produced an infeasible mask (please report)")  # pragma: no cover
+    else:
+        value, energy, kept = known
+    if bound is None:
+        bound = value + atol
+    extra["kept"] = kept
+    sel = Selection(mask=mask_like(mask, like), value=value, energy=energy, upper_bound=core.lp,
+                    method="exact-core", budget=B, kept=kept)
+    return ExactResult(sel, status, proven, bound, "core", solver, time.perf_counter() - t0, extra)
