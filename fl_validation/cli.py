@@ -162,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     outcomes = run_sweep(configs, results, preset, data, tag=ns.tag, resume=ns.resume, force=ns.force,
                          max_rounds_this_call=ns.max_rounds_this_call)
     _print_summary(configs, results, preset, ns.tag)
-    bad = [r for r, o in outcomes.items() if o == "mismatch" or (o == "partial" and ns.max_rounds_this_call is None)]
+    bad = [r for r, o in outcomes.items()
+           if o in ("mismatch", "locked") or (o == "partial" and ns.max_rounds_this_call is None)]
     return 1 if bad else 0
 
 

@@ -52,6 +52,45 @@ class RunConfigMismatch(RuntimeError):
     """A run directory holds results of a different configuration."""
 
 
+class RunLocked(RuntimeError):
+    """Another live process is running this run (its ``checkpoint.lock`` names it)."""
+
+
+LOCK = "checkpoint.lock"  # git-ignored with the checkpoints (results/**/checkpoint*)
+
+
+def _acquire_lock(run_dir: Path) -> Path:
+    """Create ``run_dir/checkpoint.lock`` holding our pid; a lock of a dead process is taken over."""
+    import socket
+
+    lock = run_dir / LOCK
+    me = f"{socket.gethostname()} {os.getpid()}"
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                host, pid = lock.read_text().split()
+                alive = host != socket.gethostname()  # another machine: assume alive
+                if not alive:
+                    os.kill(int(pid), 0)
+                    alive = True
+            except ProcessLookupError:
+                alive = False
+            except PermissionError:
+                alive = True  # the pid exists but belongs to someone else
+            except (OSError, ValueError):
+                alive = False  # unreadable or half-written lock: treat as stale
+            if alive:
+                raise RunLocked(f"{run_dir} is being run by {lock.read_text().strip()} (delete {lock} if not)")
+            lock.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w") as f:
+            f.write(me)
+        return lock
+    raise RunLocked(f"{run_dir}: could not take {lock}")
+
+
 def derive_seed(seed: int, stream: str, *keys: int) -> int:
     """A 63-bit seed from (seed, stream, keys...) via numpy's SeedSequence (independent streams)."""
     ss = np.random.SeedSequence([int(seed), STREAMS[stream], *(int(k) for k in keys)])
@@ -178,18 +217,30 @@ def run_one(
 
     ``max_rounds_this_call`` stops after that many rounds in this call (a
     simulated kill, for tests and chunked runs). ``on_round_end(round, record)``
-    is called after each round's checkpoint is written.
+    is called after each round's checkpoint is written. torch's thread count is
+    set from ``cfg.threads`` for the call and restored afterwards.
     """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    lock = _acquire_lock(run_dir)
+    prev_threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
+        return _run_one(cfg, run_dir, data, preset=preset, resume=resume,
+                        max_rounds_this_call=max_rounds_this_call, on_round_end=on_round_end, log=log)
+    finally:
+        torch.set_num_threads(prev_threads)
+        lock.unlink(missing_ok=True)
+
+
+def _run_one(cfg, run_dir, data, *, preset, resume, max_rounds_this_call, on_round_end, log) -> dict:
     from solvers.io import atomic_write_json, environment_info
 
     from tqdm.auto import tqdm
 
     log = log or (lambda s: tqdm.write(s, file=sys.stdout))
     t_call = time.perf_counter()
-    run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    threads = cfg.threads or os.cpu_count() or 1
-    torch.set_num_threads(threads)
     device = resolve_device(cfg.device)
     if device.type == "cuda":
         torch.backends.cudnn.deterministic = True
@@ -395,6 +446,10 @@ def run_sweep(
         except RunConfigMismatch as exc:
             log(f"[{i}/{len(configs)}] {cfg.run_id}: {exc}")
             outcomes[cfg.run_id] = "mismatch"
+            continue
+        except RunLocked as exc:
+            log(f"[{i}/{len(configs)}] {cfg.run_id}: skipped, {exc}")
+            outcomes[cfg.run_id] = "locked"
             continue
         outcomes[cfg.run_id] = "complete" if out["complete"] else "partial"
     return outcomes

@@ -407,3 +407,21 @@ def test_summary_groups_seeds_and_flags_pareto(tmp_path):
     assert rows["topk"]["energy_vs_dense"] == pytest.approx(0.11)
     assert rows["dense"]["pareto"] and rows["topk"]["pareto"] and not rows["cwmp-l2"]["pareto"]
     assert "random-k_count_s0.10_seed0" in md and "| topk * | count | 0.1 | 2 |" in md
+
+
+def test_run_lock_refuses_a_live_owner_and_takes_over_a_dead_one(tmp_path):
+    import socket
+
+    cfg = tiny_cfg(method="topk", sparsity=0.1, rounds=1)
+    rd = tmp_path / "locked"
+    rd.mkdir()
+    (rd / run_mod.LOCK).write_text(f"{socket.gethostname()} {os.getpid()}")  # we are alive
+    with pytest.raises(run_mod.RunLocked, match="being run by"):
+        run_mod.run_one(cfg, rd, tiny_data())
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (rd / run_mod.LOCK).write_text(f"{socket.gethostname()} {dead.pid}")
+    assert run_mod.run_one(cfg, rd, tiny_data())["complete"]
+    assert not (rd / run_mod.LOCK).exists()
+    out = run_mod.run_sweep([cfg], tmp_path, "p", tiny_data(), log=lambda s: None)
+    assert out == {cfg.run_id: "complete"}
