@@ -825,7 +825,8 @@ def _result(data: _Data, like: Any, mask: np.ndarray, core: _Core, B: float, sta
     else:
         value, energy, kept = known
     if bound is None:
-        bound = value + atol
+        bound = value if solver == "lp-integral" else value + atol
+    bound = max(value, min(bound, core.lp))  # LP* is an upper bound too
     extra["kept"] = kept
     sel = Selection(mask=mask_like(mask, like), value=value, energy=energy, upper_bound=core.lp,
                     method="exact-core", budget=B, kept=kept)
