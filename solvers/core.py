@@ -82,8 +82,14 @@ class _Data:
         self.inp = fast._Inputs(g, c, backend="numpy")
         self.B = B
         self.n = self.inp.n
+        self.round_values = False  # granular mode: the solver works on p = round(g²)
 
     def v(self, idx: np.ndarray) -> np.ndarray:
+        """Values the solver works with: g², or round(g²) in granular mode."""
+        g = self.inp.g64(idx)
+        return np.round(g * g) if self.round_values else g * g
+
+    def v_true(self, idx: np.ndarray) -> np.ndarray:
         g = self.inp.g64(idx)
         return g * g
 
@@ -215,15 +221,21 @@ class _Core:
         # pool_l is final only if nothing lies above T_hi outside it: A must be empty then
         self.pool_l.final = top_final and len(a_idx) == 0
         self.left, self.right = _Side(), _Side()
-        # LP value: prefix value + fraction of the break item
+        # LP value: prefix value + fraction of the break item; `lp_true` in g², `lp` in the
+        # solver's values (granular mode: p = round(g²), ordered by the true ratios, so up to
+        # rounding of the order: 8u·LP of safety keeps it an upper bound)
         V_pre = float(np.sum(self.A_v)) + float(np.sum(self.pool_l.v))
+        V_true = V_pre
+        if data.round_values:
+            V_true = float(np.sum(data.v_true(self.A_idx))) + float(np.sum(data.v_true(self.pool_l.gid)))
+        self.lp, self.lp_true = V_pre, V_true
         if pre.b is not None:
             W_pre = pre.W_last if pre.n else 0.0
-            vb = float(data.v(np.array([pre.b]))[0])
             frac = min(max((B - W_pre) / pre.c_b, 0.0), 1.0)
-            self.lp = V_pre + frac * vb
-        else:
-            self.lp = V_pre
+            self.lp = V_pre + frac * float(data.v(np.array([pre.b]))[0])
+            self.lp_true = V_true + frac * float(data.v_true(np.array([pre.b]))[0])
+        if data.round_values:
+            self.lp += 8 * U * abs(self.lp)
         self.resplits = 0
 
     # -- window growth ---------------------------------------------------------
@@ -335,15 +347,26 @@ def _exact_sums(costs: list[np.ndarray], B: float) -> bool:
     return float(np.sum(allc)) < 2.0 ** (53 + e_c) * (1 - 1e-9) and B < 2.0 ** (53 + min(e_c, e_B))
 
 
-def _integer_values(g: np.ndarray) -> bool:
-    """Every v = g² an exact integer and Σ v < 2^52 (then value sums are exact)."""
-    head = g[:256]
-    if not bool(np.all(head == np.round(head))):  # cheap early exit for float data
-        return False
-    if not bool(np.all(g == np.round(g))):
-        return False
-    G = float(np.max(np.abs(g)))
-    return G < 2.0 ** 26 and float(np.sum(np.square(g, dtype=np.float64))) < 2.0 ** 52
+def _granularity(g: np.ndarray) -> float | None:
+    """η = Σ |g² − round(g²)| when every v = g² is within 1e-6 of an integer and Σ v < 2^52, else None.
+
+    Then any two solutions' values differ by an integer plus at most 2η, so the
+    solver may work on the integer values p = round(g²) (exact in float64) with
+    integer pruning (an improvement must be ≥ 1), and the optimum of p is within
+    2η of the optimum of g² (η = 0 for integer g).
+    """
+    head = g[:256].astype(np.float64)
+    vh = head * head
+    if not bool(np.all(np.abs(vh - np.round(vh)) <= 1e-6)):  # cheap early exit for float data
+        return None
+    v = np.square(g, dtype=np.float64)
+    if float(np.sum(v)) >= 2.0 ** 52:
+        return None
+    eta = np.abs(v - np.round(v))
+    if not bool(np.all(eta <= 1e-6)):
+        return None
+    total = float(np.sum(eta))
+    return total if total < 0.01 else None
 
 
 def _is_int(x: np.ndarray) -> bool:
@@ -388,7 +411,8 @@ class _ClassOutcome:
     energy: float  # Σ counts · costs, correctly rounded
 
 
-def _class_solve(core: _Core, classes: np.ndarray, B: float, deadline: float | None) -> _ClassOutcome:
+def _class_solve(core: _Core, classes: np.ndarray, B: float, deadline: float | None,
+                 int_values: bool = False) -> _ClassOutcome:
     """Enumerate class counts over the window; Dembo–Hammer certifies the window (grown if needed)."""
     L = len(classes)
     Cmin = float(classes.min())
@@ -413,12 +437,14 @@ def _class_solve(core: _Core, classes: np.ndarray, B: float, deadline: float | N
         z = Va + best_val if best_k is not None else -math.inf
         gap = max(core.lp - z, 0.0)
         # Dembo–Hammer: an item outside the window could be flipped in an improving solution only
-        # if |v − λc| < LP* − z, i.e. |key − λ| < gap/c ≤ gap/Cmin. Grow until none is outside.
-        slack = gap / Cmin * (1 + 1e-9) + 1e-300
+        # if |v − λc| < LP* − z (integer values: ≤ LP* − z − 1), i.e. |key − λ| < gap/c ≤ gap/Cmin.
+        # Grow the window until no such item is outside it.
+        need = gap - 1 + 8 * U * abs(core.lp) if int_values else gap
+        slack = need / Cmin * (1 + 1e-9) + 1e-300
         nk_l = core.pool_l.next_key(True)
         nk_r = core.pool_r.next_key(False)
-        ok_l = nk_l is None or nk_l >= core.lam + slack
-        ok_r = nk_r is None or nk_r <= core.lam - slack
+        ok_l = need < 0 or nk_l is None or nk_l >= core.lam + slack
+        ok_r = need < 0 or nk_r is None or nk_r <= core.lam - slack
         if best_k is not None and ok_l and ok_r:
             take = np.concatenate([wg[win[i][: best_k[i]]] for i in range(L)]).astype(np.int64)
             counts = [a[i] + best_k[i] for i in range(L)]
@@ -566,7 +592,7 @@ def _dp_solve(core: _Core, B: float, int_values: bool, exact_w: bool, atol: floa
         return _fsum_leq([core.fixed_in_costs(), lc[~np.isin(lg, fl)], rc[np.isin(rg, fl)]], B)
 
     def improves(val: float, z: float) -> bool:
-        return val >= z + 1 - 4 * U * abs(val) if int_values else val > z + atol
+        return val >= z + 1 - 8 * U * abs(val) - 1e-9 if int_values else val > z + atol
 
     def bounds(Rs: np.ndarray, Ps: np.ndarray, e: float) -> np.ndarray:
         """Upper bound on the value of any completion of each state.
@@ -601,7 +627,9 @@ def _dp_solve(core: _Core, B: float, int_values: bool, exact_w: bool, atol: floa
         return ub + 4 * U * np.abs(np.where(np.isfinite(ub), ub, 0.0))
 
     def alive_mask(ub: np.ndarray, z: float) -> np.ndarray:
-        return ub >= z + 1 - 1e-9 if int_values else ub > z + atol
+        if int_values:  # an improvement is ≥ 1; the float bound carries ≤ 8u|ub| of rounding
+            return ub >= z + 1 - 8 * U * np.abs(np.where(np.isfinite(ub), ub, 0.0)) - 1e-9
+        return ub > z + atol
 
     def finish(status: str, z: float, z_flips: set[int] | None) -> _DPOutcome:
         if status == "optimal":
@@ -750,10 +778,14 @@ def solve_core(g: Any, c: Any, budget: Any, *, time_limit: float | None = None, 
     B = check_budget(budget)
     data.B = B
     deadline = None if time_limit is None else t0 + float(time_limit)
+    eta = _granularity(data.inp.g)
+    data.round_values = bool(eta)  # exact integers need no rounding
     core = _Core(data, fast._rng(data.n))
     extra: dict[str, Any] = {"rtol": rtol, "lambda": core.lam, "lp": core.lp}
-    int_values = _integer_values(data.inp.g)
+    int_values = eta is not None
     extra["integer_values"] = int_values
+    if int_values:
+        extra["value_rounding_eta"] = eta
     atol = 0.0 if int_values else rtol * max(core.lp, 0.0)
     extra["atol"] = atol
     if core.b is None:  # every eligible item fits: the LP solution is integral, hence optimal
@@ -764,7 +796,7 @@ def solve_core(g: Any, c: Any, budget: Any, *, time_limit: float | None = None, 
     if classes is not None and len(classes):
         extra["classes"] = [float(x) for x in classes]
         try:
-            out = _class_solve(core, classes, B, deadline)
+            out = _class_solve(core, classes, B, deadline, int_values)
         except _Stop as stop:
             extra["classes_stopped"] = stop.status
             out = None
@@ -774,8 +806,10 @@ def solve_core(g: Any, c: Any, budget: Any, *, time_limit: float | None = None, 
             extra.update(core_left=core.left.n, core_right=core.right.n, gap=out.gap, counts=out.counts)
             # capacity was decided exactly on class counts; value = fixed-in + window values
             extra.update(energy_exact=True)
-            return _result(data, like, mask, core, B, "optimal", True, None, "classes", t0, extra, atol,
-                           known=(out.z, out.energy, int(sum(out.counts))))
+            known_value = None if data.round_values else out.z  # granular: re-sum the true g²
+            bound = out.z + 2 * eta if int_values else None
+            return _result(data, like, mask, core, B, "optimal", True, bound, "classes", t0, extra, atol,
+                           known=(known_value, out.energy, int(sum(out.counts))))
     core.grow(True, WINDOW0)
     core.grow(False, WINDOW0)
     c64 = np.asarray(data.inp.c, dtype=np.float64)
@@ -797,7 +831,8 @@ def solve_core(g: Any, c: Any, budget: Any, *, time_limit: float | None = None, 
         rg = core.right.arrays()[0]
         fl = np.fromiter(out.flips, dtype=np.int64, count=len(out.flips))
         mask = _assemble(data, fmask, fidx, [lg[~np.isin(lg, fl)], rg[np.isin(rg, fl)]])
-    return _result(data, like, mask, core, B, out.status, proven, out.bound, "minknap", t0, extra, atol)
+    bound = out.bound + 2 * eta if int_values else out.bound
+    return _result(data, like, mask, core, B, out.status, proven, bound, "minknap", t0, extra, atol)
 
 
 def _assemble(data: _Data, fmask: Any, fidx: np.ndarray, parts: list[np.ndarray]) -> np.ndarray:
@@ -813,8 +848,8 @@ def _assemble(data: _Data, fmask: Any, fidx: np.ndarray, parts: list[np.ndarray]
 
 def _result(data: _Data, like: Any, mask: np.ndarray, core: _Core, B: float, status: str, proven: bool,
             bound: float | None, solver: str, t0: float, extra: dict[str, Any], atol: float,
-            known: tuple[float, float, int] | None = None) -> ExactResult:
-    """The ExactResult; `known` = (value, energy, kept) when the solver already has them exactly
+            known: tuple[float | None, float, int] | None = None) -> ExactResult:
+    """The ExactResult; `known` = (value or None, energy, kept) when the solver has them exactly
     (class mode: the energy is the correctly rounded Σ count·cost, feasibility decided exactly)."""
     if known is None:
         idx = np.flatnonzero(mask)
@@ -824,10 +859,12 @@ def _result(data: _Data, like: Any, mask: np.ndarray, core: _Core, B: float, sta
             raise AssertionError("solve_core produced an infeasible mask (please report)")  # pragma: no cover
     else:
         value, energy, kept = known
+        if value is None:
+            value = float(fast._finish_idx(data.inp, np.flatnonzero(mask), False)[0])
     if bound is None:
         bound = value if solver == "lp-integral" else value + atol
-    bound = max(value, min(bound, core.lp))  # LP* is an upper bound too
+    bound = max(value, min(bound, core.lp_true))  # LP* is an upper bound too
     extra["kept"] = kept
-    sel = Selection(mask=mask_like(mask, like), value=value, energy=energy, upper_bound=core.lp,
+    sel = Selection(mask=mask_like(mask, like), value=value, energy=energy, upper_bound=core.lp_true,
                     method="exact-core", budget=B, kept=kept)
     return ExactResult(sel, status, proven, bound, "core", solver, time.perf_counter() - t0, extra)
