@@ -6,7 +6,8 @@ Run directory ``<results>/fl/<preset>/<run_id>/``:
 - ``env.json``     versions, device, threads, git commit (one entry per call)
 - ``metrics.json`` per-round and final metrics (rewritten every round, ``complete``
   turns true at the end)
-- ``checkpoint.pt`` after every round (git-ignored), removed when the run completes
+- ``checkpoint.pt`` after every round (git-ignored); the final one is kept so a
+  finished run can be extended to more rounds (``--rounds N`` on the same run)
 
 Every write is atomic (temp file + rename). Randomness comes from generators
 seeded by ``derive_seed(seed, stream, round, client)``, created fresh where
@@ -173,15 +174,29 @@ def _read_json(path: Path) -> dict | None:
         return None
 
 
+def _same_but_rounds(a: FLConfig, b: FLConfig) -> bool:
+    ia, ib = a.identity(), b.identity()
+    ia.pop("rounds")
+    ib.pop("rounds")
+    return ia == ib
+
+
 def run_status(cfg: FLConfig, run_dir: Path) -> str:
-    """``complete`` | ``partial`` (checkpoint present) | ``missing`` | ``mismatch``."""
+    """``complete`` | ``partial`` (checkpoint to continue from) | ``missing`` | ``mismatch``.
+
+    A complete run with fewer rounds than ``cfg.rounds`` and otherwise the same
+    config is ``partial`` when its final checkpoint is still there: it can be extended.
+    """
     m = _read_json(run_dir / "metrics.json")
+    has_ckpt = (run_dir / CHECKPOINT).exists()
     if m is not None and m.get("complete"):
-        same = FLConfig.from_dict(m["config"]).identity() == cfg.identity()
-        return "complete" if same else "mismatch"
-    if (run_dir / CHECKPOINT).exists():
-        return "partial"
-    return "missing"
+        saved = FLConfig.from_dict(m["config"])
+        if saved.identity() == cfg.identity():
+            return "complete"
+        if has_ckpt and _same_but_rounds(saved, cfg) and m["rounds_done"] < cfg.rounds:
+            return "partial"
+        return "mismatch"
+    return "partial" if has_ckpt else "missing"
 
 
 def _summaries(rounds: list[dict]) -> dict:
@@ -265,10 +280,12 @@ def _run_one(cfg, run_dir, data, *, preset, resume, max_rounds_this_call, on_rou
     if ckpt_path.exists() and resume:
         ck = torch.load(ckpt_path, map_location=device, weights_only=True)
         saved = FLConfig.from_dict(json.loads(ck["config"]))
-        if saved.identity() != cfg.identity():
+        # Only `rounds` may differ (a finished run extended to more rounds: round r
+        # never depends on the total, so this equals running the longer run at once).
+        if not _same_but_rounds(saved, cfg) or int(ck["round"]) > cfg.rounds:
             diff = {k: (v, cfg.identity()[k]) for k, v in saved.identity().items() if cfg.identity()[k] != v}
-            raise RunConfigMismatch(f"{run_dir}: checkpoint was made with a different config {diff}; "
-                                    "use another --tag/--results, or --no-resume to start over")
+            raise RunConfigMismatch(f"{run_dir}: checkpoint (round {int(ck['round'])}) was made with a different "
+                                    f"config {diff}; use another --tag/--results, or --no-resume to start over")
         model.load_state_dict(ck["model"])
         rounds = json.loads(ck["rounds"])
         residuals = ck["residuals"]
@@ -398,8 +415,6 @@ def _run_one(cfg, run_dir, data, *, preset, resume, max_rounds_this_call, on_rou
     complete = len(rounds) == cfg.rounds
     out = metrics(complete=complete)
     atomic_write_json(run_dir / "metrics.json", out)
-    if complete and ckpt_path.exists():
-        ckpt_path.unlink()
     log(f"[{cfg.run_id}] {'done' if complete else 'stopped'} after round {len(rounds)}/{cfg.rounds}: "
         f"acc {out['final_test_acc']} total E {out['total_energy_J']:.4g} J "
         f"in {time.perf_counter() - t_call:.0f} s")

@@ -251,7 +251,7 @@ def test_kill_and_resume_gives_identical_metrics(tmp_path, kw):
         run_mod.run_one(cfg, tmp_path / "b", data, on_round_end=crash)
     assert run_mod.run_status(cfg, tmp_path / "b") == "partial"
     resumed = run_mod.run_one(cfg, tmp_path / "b", data)
-    assert resumed["complete"] and not (tmp_path / "b" / "checkpoint.pt").exists()
+    assert resumed["complete"] and (tmp_path / "b" / "checkpoint.pt").exists()  # kept for extension
     assert strip_timing(resumed) == strip_timing(whole)
     env = json.loads((tmp_path / "b" / "env.json").read_text())
     assert [c["start_round"] for c in env["calls"]] == [1, 2, 4]
@@ -259,14 +259,27 @@ def test_kill_and_resume_gives_identical_metrics(tmp_path, kw):
 
 def test_error_feedback_residual_is_what_was_not_sent(tmp_path):
     cfg = tiny_cfg(method="topk", sparsity=0.05, rounds=1, error_feedback=True)
-    # rounds=1 completes and deletes the checkpoint: stop inside the call instead
-    m = run_mod.run_one(dataclasses.replace(cfg, rounds=2), tmp_path / "r", tiny_data(), max_rounds_this_call=1)
+    m = run_mod.run_one(cfg, tmp_path / "r", tiny_data())
     ck = torch.load(tmp_path / "r" / "checkpoint.pt", weights_only=True)
     res = ck["residuals"]
     for k, cl in enumerate(m["rounds"][0]["clients"]):
         r2 = float((res[k].double() ** 2).sum())
         assert r2 == pytest.approx(cl["update_sq_norm"] * (1 - cl["retained_frac"]), rel=1e-5)
         assert int((res[k] == 0).sum()) >= cl["kept"]
+
+
+def test_finished_run_extends_to_more_rounds_bitwise(tmp_path):
+    data = tiny_data()
+    cfg4 = tiny_cfg(method="cwmp-paper", sparsity=0.1, rounds=4)
+    straight = run_mod.run_one(cfg4, tmp_path / "s", data)
+    cfg2 = dataclasses.replace(cfg4, rounds=2)
+    assert run_mod.run_one(cfg2, tmp_path / "e", data)["complete"]
+    assert run_mod.run_status(cfg2, tmp_path / "e") == "complete"
+    assert run_mod.run_status(cfg4, tmp_path / "e") == "partial"
+    extended = run_mod.run_one(cfg4, tmp_path / "e", data)
+    assert strip_timing(extended) == strip_timing(straight)
+    with pytest.raises(run_mod.RunConfigMismatch, match="round 4"):  # cannot shrink
+        run_mod.run_one(cfg2, tmp_path / "e", data)
 
 
 def test_config_mismatch_is_refused(tmp_path):
@@ -277,7 +290,9 @@ def test_config_mismatch_is_refused(tmp_path):
         run_mod.run_one(dataclasses.replace(cfg, lr=0.5), tmp_path / "x", data)
     run_mod.run_one(cfg, tmp_path / "x", data)
     assert run_mod.run_status(cfg, tmp_path / "x") == "complete"
-    assert run_mod.run_status(dataclasses.replace(cfg, rounds=3), tmp_path / "x") == "mismatch"
+    assert run_mod.run_status(dataclasses.replace(cfg, rounds=3), tmp_path / "x") == "partial"  # extendable
+    assert run_mod.run_status(dataclasses.replace(cfg, rounds=1), tmp_path / "x") == "mismatch"
+    assert run_mod.run_status(dataclasses.replace(cfg, lr=0.02), tmp_path / "x") == "mismatch"
     assert run_mod.run_status(dataclasses.replace(cfg, threads=2), tmp_path / "x") == "complete"
 
 
