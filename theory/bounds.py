@@ -32,7 +32,7 @@ method), which also gives ``P(CWMP beats Top-K) ~ Phi(sqrt(d) (r_C - r_T) / sd(p
 
 Student-t(3) gradients have E[g^4] = inf: sd(psi) is infinite, the 1/sqrt(d)
 rate fails (the fluctuations are of order d^(-1/3)), and both retained
-intervals come back as [0, 1] with ``sd_influence = inf``.
+intervals come back as [0, inf) with ``sd_influence = inf``.
 """
 
 from __future__ import annotations
@@ -196,11 +196,12 @@ def finite_d_bounds(
     sd = mom.sd_cwmp if selector == "cwmp" else mom.sd_topk
 
     def done(lo: float, hi: float) -> FiniteDBounds:
-        return FiniteDBounds(selector, method, d, delta, beta, r, max(lo, 0.0), min(hi, 1.0),
+        # no clip at 1: R_d is normalised by E[g^2], not by the sample's sum, and can exceed 1
+        return FiniteDBounds(selector, method, d, delta, beta, r, max(lo, 0.0), hi,
                              beta, max(e_lo, 0.0), e_hi, sd, delta_e)
 
     if delta_r <= 0 or not math.isfinite(sd):
-        return done(0.0, 1.0)  # no finite-variance guarantee available
+        return done(0.0, math.inf)  # no finite-variance guarantee available
     if method == "clt":
         half = float(stats.norm.isf(delta_r / 2.0)) * sd / math.sqrt(d)
         return done(r - half, r + half)

@@ -1,0 +1,33 @@
+"""`cwmp theory` / `python -m theory`: run every claim check and write results/theory/."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="cwmp theory",
+        description="Claims report C1-C8 (solvers properties) and T1-T3 (probabilistic efficiency): "
+                    "sympy derivations, numerical integration and Monte Carlo. Writes <results>/theory/.")
+    parser.add_argument("--quick", action="store_true", help="small sample sizes (under a minute)")
+    parser.add_argument("--results", default="results", help="results directory (default: results)")
+    parser.add_argument("--seed", type=int, default=20260322, help="master seed of the run (default: 20260322)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ns = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+
+    from .report import console_table, run_report
+
+    rows, root = run_report(ns.results, quick=ns.quick, seed=ns.seed, progress=not ns.no_progress)
+    print(console_table(rows))
+    print(f"\nwritten: {root / 'report.json'}, {root / 'report.md'}")
+    failed = [r.id for r in rows if r.status == "failed"]
+    if failed:
+        print(f"failed claims: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
