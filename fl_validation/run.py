@@ -181,7 +181,7 @@ def _same_but_rounds(a: FLConfig, b: FLConfig) -> bool:
     return ia == ib
 
 
-def run_status(cfg: FLConfig, run_dir: Path) -> str:
+def run_status(cfg: FLConfig, run_dir: Path, data_sha256: str | None = None) -> str:
     """``complete`` | ``partial`` (checkpoint to continue from) | ``missing`` | ``mismatch``.
 
     A complete run with fewer rounds than ``cfg.rounds`` and otherwise the same
@@ -189,6 +189,8 @@ def run_status(cfg: FLConfig, run_dir: Path) -> str:
     """
     m = _read_json(run_dir / "metrics.json")
     has_ckpt = (run_dir / CHECKPOINT).exists()
+    if m is not None and data_sha256 and m.get("dataset", {}).get("sha256") not in (None, data_sha256):
+        return "mismatch"  # made from another data source
     if m is not None and m.get("complete"):
         saved = FLConfig.from_dict(m["config"])
         if saved.identity() == cfg.identity():
@@ -286,6 +288,9 @@ def _run_one(cfg, run_dir, data, *, preset, resume, max_rounds_this_call, on_rou
             diff = {k: (v, cfg.identity()[k]) for k, v in saved.identity().items() if cfg.identity()[k] != v}
             raise RunConfigMismatch(f"{run_dir}: checkpoint (round {int(ck['round'])}) was made with a different "
                                     f"config {diff}; use another --tag/--results, or --no-resume to start over")
+        if ck.get("dataset_sha256", data.sha256) != data.sha256:
+            raise RunConfigMismatch(f"{run_dir}: checkpoint was made from data {ck['dataset_sha256'][:16]}..., "
+                                    f"this call loads {data.sha256[:16]}... ({data.source})")
         model.load_state_dict(ck["model"])
         rounds = json.loads(ck["rounds"])
         residuals = ck["residuals"]
@@ -400,7 +405,8 @@ def _run_one(cfg, run_dir, data, *, preset, resume, max_rounds_this_call, on_rou
             }
             rounds.append(rec)
             atomic_torch_save({"round": r, "config": json.dumps(cfg.to_dict()), "model": model.state_dict(),
-                               "residuals": residuals, "rounds": json.dumps(rounds)}, ckpt_path)
+                               "residuals": residuals, "rounds": json.dumps(rounds),
+                               "dataset_sha256": data.sha256}, ckpt_path)
             atomic_write_json(run_dir / "metrics.json", metrics(complete=False))
             done_this_call += 1
             bar.update(1)
@@ -444,7 +450,7 @@ def run_sweep(
     outcomes: dict[str, str] = {}
     for i, cfg in enumerate(configs, 1):
         rd = run_dir_for(results, preset, cfg, tag)
-        status = run_status(cfg, rd)
+        status = run_status(cfg, rd, data.sha256)
         if status == "complete" and not force:
             log(f"[{i}/{len(configs)}] {cfg.run_id}: complete, skipped ({rd})")
             outcomes[cfg.run_id] = "skipped"

@@ -294,6 +294,10 @@ def test_config_mismatch_is_refused(tmp_path):
     assert run_mod.run_status(dataclasses.replace(cfg, rounds=1), tmp_path / "x") == "mismatch"
     assert run_mod.run_status(dataclasses.replace(cfg, lr=0.02), tmp_path / "x") == "mismatch"
     assert run_mod.run_status(dataclasses.replace(cfg, threads=2), tmp_path / "x") == "complete"
+    other = dataclasses.replace(tiny_data(seed=5), sha256="f" * 64)
+    assert run_mod.run_status(cfg, tmp_path / "x", other.sha256) == "mismatch"
+    with pytest.raises(run_mod.RunConfigMismatch, match="made from data"):
+        run_mod.run_one(dataclasses.replace(cfg, rounds=3), tmp_path / "x", other)
 
 
 def test_loop_learns_separable_data(tmp_path):
