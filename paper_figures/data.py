@@ -225,20 +225,25 @@ def pct(rho: float) -> str:
 
 # ----------------------------------------------------------------------------- theory curves
 
-THEORY_FILE = Path("theory") / "curves.json"
+def load_theory(results_dir: str | Path, name: str, list_key: str, keys: tuple[str, ...]) -> tuple[dict, list[dict]]:
+    """``results/theory/<name>`` (written by ``cwmp theory``, schema in theory/report.py): the document
+    and its ``list_key`` items, each checked for ``keys``."""
+    path = Path(results_dir) / "theory" / name
+    doc = read_json(path, THEORY_COMMAND)
+    items = rows_of(doc, keys, f"{path} [{list_key}]", THEORY_COMMAND, list_key=list_key)
+    return doc, items
 
 
-def load_theory(results_dir: str | Path, key: str, keys: tuple[str, ...]) -> list[dict]:
-    """Rows of ``results/theory/curves.json[key]`` (or ``results/theory/<key>.json``), each with ``keys``."""
-    base = Path(results_dir)
-    path = base / THEORY_FILE
-    if not path.is_file() and (base / "theory" / f"{key}.json").is_file():
-        path = base / "theory" / f"{key}.json"
-        doc = read_json(path, THEORY_COMMAND)
-        doc = {key: doc.get(key, doc.get("rows")) if isinstance(doc, dict) else doc}
-    else:
-        doc = read_json(path, THEORY_COMMAND)
-    return rows_of(doc, keys, f"{path} [{key}]", THEORY_COMMAND, list_key=key)
+def ci_errors(mean, ci95=None, se=None, z: float = 1.96) -> tuple[list[float], list[float]]:
+    """Error-bar lengths (below, above) from [lo, hi] pairs, else ±z·SE, else zero."""
+    mean = [float(m) for m in mean]
+    if ci95 is not None and len(ci95) == len(mean):
+        return ([max(m - float(c[0]), 0.0) for m, c in zip(mean, ci95)],
+                [max(float(c[1]) - m, 0.0) for m, c in zip(mean, ci95)])
+    if se is not None and len(se) == len(mean):
+        e = [z * float(x) if x is not None and math.isfinite(float(x)) else 0.0 for x in se]
+        return e, e
+    return [0.0] * len(mean), [0.0] * len(mean)
 
 
 def wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:

@@ -1,66 +1,57 @@
 """Fig 8: P(CWMP beats Top-K at equal energy) vs d.
 
-Input: ``results/theory/curves.json`` key ``prob_beats`` (or ``results/theory/prob_beats.json``),
-produced by ``cwmp theory``. One row per (d[, beta, dist, cost]):
-``{"d", "beta", "dist", "cost",
-   "p_theory",                 # normal (delta-method CLT) approximation
-   "p_mc", "n_trials"[, "wins"]}``   # Monte Carlo frequency (optional p_mc_lo/hi; else a Wilson 95 % CI)
-Lines: theory; markers: Monte Carlo with a 95 % binomial CI.
+Input: ``results/theory/fig8_prob_beat_vs_d.json``, produced by ``cwmp theory`` (schema in
+theory/report.py). Keys used: ``series[]`` with ``label``, ``d``, ``reps``, ``p_beat``, ``ci95``
+(Wilson), ``p_tie``, ``normal_approx``, ``d_fine``, ``normal_approx_fine``.
+Lines: the normal (delta-method CLT) approximation; filled markers: Monte Carlo P(CWMP retains
+strictly more) with its 95 % Wilson interval; crosses: P(tie) (identical selections).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
 from . import style
-from .data import figure, load_theory, wilson
+from .data import ci_errors, figure, load_theory
 
 NAME = "fig8_prob_beats"
-KEY = "prob_beats"
-KEYS = ("d", "p_theory")
+INPUT = "fig8_prob_beat_vs_d.json"
 CURVE_COLORS = ["#d62728", "#ff7f0e", "#8c1d40", "#e377c2", "#bcbd22", "#9467bd"]
 
 
 @figure(8)
 def make(results_dir: str | Path, out_dir: str | Path) -> list[Path] | None:
-    rows = load_theory(results_dir, KEY, KEYS)
-    curves: dict[tuple[str, ...], list[dict]] = defaultdict(list)
-    for r in rows:
-        beta = r.get("beta")
-        curves[("" if beta is None else f"β={float(beta):g}", str(r.get("dist", "")), str(r.get("cost", "")))].append(r)
-    fig, axes = style.new_figure(1, 1, figsize=(6.0, 4.2))
+    _, series = load_theory(results_dir, INPUT, "series", ("d", "p_beat"))
+    fig, axes = style.new_figure(1, 1, figsize=(7.0, 4.2))
     ax = axes[0, 0]
-    for i, (key, cr) in enumerate(sorted(curves.items())):
-        cr.sort(key=lambda r: r["d"])
+    for i, s in enumerate(series):
         col = CURVE_COLORS[i % len(CURVE_COLORS)]
-        name = ", ".join(filter(None, key))
-        ax.plot([r["d"] for r in cr], [100 * float(r["p_theory"]) for r in cr], color=col,
-                label=f"{name}: theory (CLT)" if name else "theory (CLT)")
-        mc = [r for r in cr if r.get("p_mc") is not None]
-        if mc:
-            lo, hi = [], []
-            for r in mc:
-                p = float(r["p_mc"])
-                if r.get("p_mc_lo") is not None and r.get("p_mc_hi") is not None:
-                    a, b = float(r["p_mc_lo"]), float(r["p_mc_hi"])
-                elif r.get("n_trials"):
-                    n = float(r["n_trials"])
-                    a, b = wilson(float(r.get("wins", p * n)), n)
-                else:
-                    a = b = p
-                lo.append(100 * max(p - a, 0.0))
-                hi.append(100 * max(b - p, 0.0))
-            ax.errorbar([r["d"] for r in mc], [100 * float(r["p_mc"]) for r in mc], yerr=[lo, hi], color=col,
-                        ls="none", marker="o", mfc="white", capsize=2.5,
-                        label=f"{name}: Monte Carlo (95 % CI)" if name else "Monte Carlo (95 % CI)")
+        name = s.get("label") or f"series {i + 1}"
+        if s.get("d_fine") is not None and s.get("normal_approx_fine") is not None:
+            ax.plot(s["d_fine"], 100 * np.asarray(s["normal_approx_fine"], float), color=col, lw=1.3)
+        elif s.get("normal_approx") is not None:
+            ax.plot(s["d"], 100 * np.asarray(s["normal_approx"], float), color=col, lw=1.3)
+        p = np.asarray(s["p_beat"], float)
+        lo, hi = ci_errors(p, s.get("ci95"))
+        ax.errorbar(s["d"], 100 * p, yerr=[100 * np.asarray(lo), 100 * np.asarray(hi)], color=col, ls="none",
+                    marker="o", capsize=2.5, label=name)
+        if s.get("p_tie") is not None and any(float(t) > 0 for t in s["p_tie"]):
+            ax.plot(s["d"], 100 * np.asarray(s["p_tie"], float), color=col, ls="none", marker="x", ms=5, alpha=0.7)
+    from matplotlib.lines import Line2D
+
+    handles, labels = ax.get_legend_handles_labels()
+    handles += [Line2D([], [], color="k", lw=1.3), Line2D([], [], color="k", marker="o", ls="none"),
+                Line2D([], [], color="k", marker="x", ls="none")]
+    labels += ["normal approximation (CLT)", "Monte Carlo P(beat), 95 % Wilson CI", "Monte Carlo P(tie)"]
     ax.axhline(50, color="#999999", lw=0.8, ls=":")
     ax.set_xscale("log")
-    ax.set_ylim(-2, 102)
+    ax.set_ylim(-3, 103)
     ax.set_xlabel("dimension d (coordinates, log scale)")
-    ax.set_ylabel("P(CWMP retains more than Top-K) (%)")
-    ax.set_title("Probability that CWMP beats Top-K at equal energy")
-    ax.legend(loc="lower right")
-    style.footer(fig, "both selections at the same per-coordinate budget β")
+    ax.set_ylabel("probability (%)")
+    ax.set_title("P(CWMP retains strictly more than budget-mode Top-K at the same energy budget)")
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+    style.footer(fig, "both selections on the same draws at budget βd (dantzig greedy)")
     fig.tight_layout()
     return style.save(fig, out_dir, NAME)

@@ -44,6 +44,17 @@ METHOD_COLORS: dict[str, str] = {
     "exact-cvxpy": "#111111",
     "exact-core": "#9467bd",
     "ortools": "#17becf",
+    # cwmp bench method names (solvers/bench.py)
+    "cwmp_fast": "#d62728",
+    "cwmp_fast_count": "#8c1d40",
+    "greedy_fast": "#d62728",
+    "cwmp_reference": "#ff9896",
+    "topk_fast": "#1f77b4",
+    "torch_topk": "#6baed6",
+    "np_argpartition": "#08306b",
+    "lp_dantzig": "#2ca02c",
+    "core": "#9467bd",
+    "cvxpy_highs": "#111111",
 }
 METHOD_LABELS: dict[str, str] = {
     "dense": "dense FedAvg",
@@ -54,9 +65,23 @@ METHOD_LABELS: dict[str, str] = {
     "random-k": "random-K",
     "lp": "LP (Dantzig)",
     "exact-cvxpy": "MILP (CVXPY)",
-    "exact-core": "exact (fast path)",
-    "ortools": "OR-Tools",
+    "exact-core": "exact core (fast path)",
+    "ortools": "OR-Tools knapsack",
+    "cwmp_fast": "CWMP fast (budget)",
+    "cwmp_fast_count": "CWMP fast (count)",
+    "greedy_fast": "CWMP greedy, fast",
+    "cwmp_reference": "CWMP sort-based",
+    "topk_fast": "Top-K fast",
+    "torch_topk": "torch.topk",
+    "np_argpartition": "np.argpartition",
+    "lp_dantzig": "LP (Dantzig, sort)",
+    "core": "exact core (fast path)",
+    "cvxpy_highs": "MILP (CVXPY + HiGHS)",
 }
+# Markers for methods without a greedy suffix.
+METHOD_MARKERS = {"cwmp_reference": "s", "torch_topk": "v", "np_argpartition": "<", "topk_fast": "s",
+                  "lp_dantzig": "^", "core": "D", "exact-core": "D", "cvxpy_highs": "P", "exact-cvxpy": "P",
+                  "ortools": "X", "cwmp_fast_count": "o", "cwmp_fast": "o", "greedy_fast": "o"}
 # Greedy walk (solvers' method suffix) -> marker.
 GREEDY_MARKERS = {"dantzig": "o", "fill": "s", "safe": "^", "": "D"}
 
@@ -89,6 +114,8 @@ def label(method: str) -> str:
 
 
 def marker(method: str) -> str:
+    if method in METHOD_MARKERS:
+        return METHOD_MARKERS[method]
     _, rest = base_method(method)
     return GREEDY_MARKERS.get(rest, "D")
 

@@ -72,33 +72,67 @@ def write_compare(root: Path) -> None:
     _dump(root / "solvers" / "compare.json", {"config": {}, "rows": rows, "summary": []})
 
 
-def write_bench(root: Path) -> None:
-    rows = [{"method": m, "d": d, "median_s": t * d, "min_s": 0.8 * t * d, "max_s": 1.3 * t * d}
-            for m, t in (("cwmp-l2-dantzig", 1e-7), ("lp-dantzig", 2e-7), ("exact-cvxpy", 1e-4),
-                         ("exact-core", 3e-7)) for d in (100, 1000, 10000)]
-    _dump(root / "bench" / "bench.json", {"rows": rows})
+def write_bench(root: Path, quick: bool = False) -> None:
+    """Three cwmp-bench/1 files (solvers/bench.py schema)."""
+    kinds = {"selection": (("cwmp_fast", 1e-8), ("cwmp_reference", 1e-7), ("torch_topk", 2e-8)),
+             "exact": (("core", 1e-6), ("cvxpy_highs", 1e-3), ("ortools", 1e-5)),
+             "classes": (("core", 1e-8), ("torch_topk", 2e-8))}
+    for kind, methods in kinds.items():
+        records = []
+        for m, t in methods:
+            for d in (1000, 10000, 100000):
+                for fam in ("a", "b"):
+                    limited = m == "cvxpy_highs" and d == 100000
+                    secs = [t * d, 1.2 * t * d, 0.9 * t * d]
+                    records.append({"d": d, "sparsity": 0.1, "family": fam, "method": m, "seconds": secs,
+                                    "median_s": float(np.median(secs)), "repeats": 3,
+                                    "status": "time_limit" if limited else None,
+                                    "proven_optimal": (not limited) if kind != "selection" else None})
+        records.append({"d": 10, "method": "ortools", "seconds": [], "median_s": None, "status": "skipped: absent"})
+        _dump(root / "bench" / ("quick" if quick else "") / f"{kind}.json",
+              {"schema": "cwmp-bench/1", "kind": kind, "quick": quick, "records": records, "comparisons": []})
 
 
 def write_theory(root: Path) -> None:
-    budget, ratio, prob = [], [], []
-    for dist in ("gaussian", "student_t3"):
-        for beta in (0.1, 0.2, 0.5, 1.0):
-            for method, r in (("topk", 0.4 * beta ** 0.5), ("cwmp-l2", 0.5 * beta ** 0.5)):
-                budget.append({"dist": dist, "cost": "two-point", "method": method, "beta": beta,
-                               "retained_theory": r, "energy_theory": beta, "retained_mc": r + 0.003,
-                               "retained_mc_se": 0.002, "energy_mc": beta - 0.001, "energy_mc_se": 0.001,
-                               "d": 10000, "n_trials": 50})
-    for family in ("two-point", "lognormal"):
-        for cv in (0.0, 0.25, 0.5, 1.0, 2.0):
-            ratio.append({"cost": family, "cv": cv, "beta": 0.2, "dist": "gaussian", "ratio_theory": 1 + 0.3 * cv,
-                          "ratio_mc": 1 + 0.3 * cv + 0.01, "ratio_mc_se": 0.01})
-    for d in (10, 100, 1000, 10000):
-        p = 1 - 0.5 * math.exp(-d / 300)
-        prob.append({"d": d, "beta": 0.2, "dist": "gaussian", "cost": "two-point", "p_theory": p,
-                     "p_mc": p, "n_trials": 200, "wins": int(p * 200)})
-    _dump(root / "theory" / "curves.json",
-          {"schema": "cwmp-theory-curves/1", "budget_curves": budget, "efficiency_ratio": ratio,
-           "prob_beats": prob})
+    """fig6/7/8 files of cwmp theory (theory/report.py schema)."""
+    beta_f = np.linspace(0.01, 2.0, 30)
+    beta_m = np.array([0.1, 0.4, 1.0])
+
+    def curve(b, k):
+        return list(1 - np.exp(-k * b))
+
+    def mc(b, k):
+        r = np.array(curve(b, k))
+        return {"retained_mean": list(r + 0.002), "retained_se": [0.001] * len(b),
+                "retained_ci95": [[x - 0.002, x + 0.004] for x in r],
+                "energy_mean": list(b * 0.999), "energy_se": [1e-4] * len(b),
+                "energy_ci95": [[x * 0.998, x] for x in b]}
+
+    panels = [{"dist": dist, "cost": {"law": "two_point", "mean": 2.0, "cv": 0.87}, "label": f"{dist} g", "d": 10000,
+               "reps": 8,
+               "theory": {"beta": list(beta_f), "beta_over_mean_cost": list(beta_f / 2),
+                          "cwmp": {"retained": curve(beta_f, 2.5), "energy": list(np.minimum(beta_f, 2.0))},
+                          "topk": {"retained": curve(beta_f, 1.5), "energy": list(np.minimum(beta_f, 2.0))}},
+               "montecarlo": {"beta": list(beta_m), "beta_over_mean_cost": list(beta_m / 2),
+                              "cwmp": mc(beta_m, 2.5), "topk": mc(beta_m, 1.5)}}
+              for dist in ("gaussian", "student_t3")]
+    _dump(root / "theory" / "fig6_budget_curves.json", {"figure": 6, "description": "", "panels": panels})
+    cv, cv_f = [0.0, 0.5, 1.0], list(np.linspace(0, 1.5, 20))
+    series = [{"label": lab, "cv": cv, "closed_form": [1 + k * c * c for c in cv],
+               "mc_mean": [1 + k * c * c + 0.01 for c in cv], "mc_se": [0.005] * 3,
+               "mc_ci95": [[1 + k * c * c, 1 + k * c * c + 0.02] for c in cv], "cv_fine": cv_f,
+               "closed_form_fine": [1 + k * c * c for c in cv_f], "small_cv_law_fine": [1 + 0.5 * c * c for c in cv_f]}
+              for lab, k in (("two-point p=0.2", 0.4), ("lognormal", 0.3))]
+    _dump(root / "theory" / "fig7_efficiency_vs_cv.json",
+          {"figure": 7, "dist": "gaussian", "budget_fraction": 0.1, "d": 10000, "reps": 12, "kappa": 0.5,
+           "series": series})
+    d = [100, 1000, 10000]
+    d_f = list(np.logspace(2, 4, 15))
+    s8 = [{"label": "gaussian g, CV=0.87", "setting": "A", "dist": "gaussian", "cost": {}, "beta": 0.1, "d": d,
+           "reps": [300, 100, 20], "p_beat": [0.7, 0.95, 1.0], "ci95": [[0.65, 0.75], [0.9, 0.98], [0.83, 1.0]],
+           "p_tie": [0.1, 0.0, 0.0], "normal_approx": [0.75, 0.97, 1.0], "d_fine": d_f,
+           "normal_approx_fine": [1 - 0.25 * math.exp(-(x - 100) / 300) for x in d_f]}]
+    _dump(root / "theory" / "fig8_prob_beat_vs_d.json", {"figure": 8, "series": s8})
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +186,14 @@ def test_missing_results_are_skipped_with_the_command(tmp_path, capsys):
     assert not list(out.glob("*.png"))
 
 
+def test_fig5_reads_quick_bench_when_no_full_bench(tmp_path, capsys):
+    write_bench(tmp_path, quick=True)
+    out = tmp_path / "out"
+    assert cli.main(["--results", str(tmp_path), "--out", str(out), "--only", "5"]) == 0
+    assert "cwmp bench --quick" not in capsys.readouterr().out  # no skip line
+    assert sorted(_pngs(out)) == [5]
+
+
 def test_partial_inputs_skip_only_their_figures(tmp_path, capsys):
     write_compare(tmp_path)  # compare.json only: fig 4 and fig 5 (fallback) render
     out = tmp_path / "out"
@@ -163,7 +205,7 @@ def test_partial_inputs_skip_only_their_figures(tmp_path, capsys):
 
 def test_missing_keys_skip_instead_of_crashing(tmp_path, capsys):
     _dump(tmp_path / "solvers" / "compare.json", {"rows": [{"family": "x", "d": 10}]})
-    _dump(tmp_path / "theory" / "curves.json", {"budget_curves": [{"beta": 1}]})
+    _dump(tmp_path / "theory" / "fig6_budget_curves.json", {"panels": [{"theory": {"beta": [1]}}]})
     assert cli.main(["--results", str(tmp_path), "--out", str(tmp_path / "o"), "--only", "4", "6"]) == 0
     printed = capsys.readouterr().out
     assert "fig 4 skipped" in printed and "missing key" in printed
