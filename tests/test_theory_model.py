@@ -113,6 +113,9 @@ def _cwmp_by_definition(beta, dist, cost_atoms):
     return tau, part(tau, 2), part(tau, 0)
 
 
+# Student-t3's x^2 pdf decays like x^-2 on [t, inf): quad warns about slow convergence but the
+# asserted 1e-8 agreement below is what decides
+@pytest.mark.filterwarnings("ignore::scipy.integrate.IntegrationWarning")
 @pytest.mark.parametrize("dist", GRAD_DISTS)
 @pytest.mark.parametrize("frac", [0.05, 0.3, 0.8])
 def test_cwmp_curve_two_point_vs_quadrature(dist, frac):
