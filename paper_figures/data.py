@@ -115,6 +115,12 @@ class FLResults:
         return dict(sorted(out.items(), key=lambda kv: (kv[0][2], kv[0][1] != "count", kv[0][1],
                                                         _method_order(kv[0][0]))))
 
+    def require_methods(self, methods: tuple[str, ...] | None = None, what: str = "sparsified") -> None:
+        """MissingResults unless some run uses one of ``methods`` (default: any method but dense)."""
+        if not any((r.method in methods) if methods else r.method != "dense" for r in self.runs):
+            raise MissingResults(f"{self.root}: no {what} runs yet ({len(self.runs)} run(s) found)",
+                                 f"cwmp fl --preset {self.preset}")
+
     def sparsities(self) -> list[float]:
         return sorted({r.sparsity for r in self.runs if r.method != "dense"})
 
@@ -133,7 +139,8 @@ class FLResults:
     def note(self) -> str:
         n_seeds = len({r.seed for r in self.runs})
         partial = sum(not r.complete for r in self.runs)
-        s = f"preset {self.preset}: {len(self.runs)} runs, {n_seeds} seed(s)"
+        n = len(self.runs)
+        s = f"preset {self.preset}: {n} run{'s' if n != 1 else ''}, {n_seeds} seed{'s' if n_seeds != 1 else ''}"
         if partial:
             s += f", {partial} partial"
         return s + "; bands: min–max over seeds"

@@ -24,6 +24,7 @@ METHODS = ("topk", "cwmp-l2", "cwmp-paper", "cwmp-exact")
 @figure(2)
 def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None = "paper") -> list[Path] | None:
     fl = load_fl(results_dir, fl_preset)
+    fl.require_methods(METHODS, "Top-K/CWMP")
     groups = fl.groups()
     rhos = fl.sparsities() or [1.0]
     dense_final = spread([r.final_acc for (m, _, _), runs in groups.items() if m == "dense" for r in runs])

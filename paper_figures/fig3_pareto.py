@@ -21,6 +21,7 @@ NAME = "fig3_pareto"
 @figure(3)
 def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None = "paper") -> list[Path] | None:
     fl = load_fl(results_dir, fl_preset)
+    fl.require_methods()
     groups = fl.groups(complete_only=True)
     partial_note = ""
     if not groups:

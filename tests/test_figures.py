@@ -176,6 +176,8 @@ def _assert_not_blank(png: Path) -> None:
 
 def test_missing_results_are_skipped_with_the_command(tmp_path, capsys):
     out = tmp_path / "out"
+    out.mkdir()
+    (out / "fig4_greedy_vs_exact.png").write_bytes(b"stale")  # from an earlier run: removed
     assert cli.main(["--results", str(tmp_path / "nothing"), "--out", str(out)]) == 0
     lines = [ln for ln in capsys.readouterr().out.splitlines() if " skipped:" in ln]
     assert len(lines) == len(ALL)
@@ -230,3 +232,17 @@ def test_no_solver_theory_or_fl_imports():
             "bad = [m for m in sys.modules if m.split('.')[0] in ('solvers', 'theory', 'fl_validation', 'torch')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, cwd=Path(__file__).parents[1])
+
+
+def test_dense_only_sweep_skips_the_comparison_figures(tmp_path, capsys):
+    import shutil
+
+    write_fl(tmp_path, rounds=3, seeds=(0,))
+    for d in (tmp_path / "fl" / "paper").iterdir():
+        if not d.name.startswith("dense"):
+            shutil.rmtree(d)
+    out = tmp_path / "out"
+    assert cli.main(["--results", str(tmp_path), "--out", str(out), "--only", "1", "2", "3", "9"]) == 0
+    printed = capsys.readouterr().out
+    assert "fig 2 skipped" in printed and "fig 3 skipped" in printed and "cwmp fl --preset paper" in printed
+    assert sorted(_pngs(out)) == [1, 9]
