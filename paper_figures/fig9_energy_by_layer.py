@@ -69,6 +69,7 @@ def _stacked(ax, i: int, values: dict[str, float], keys: list[str], colors: dict
 @figure(9)
 def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None = "paper") -> list[Path] | None:
     fl = load_fl(results_dir, fl_preset)
+    fl.require_methods()  # a dense-only sweep has nothing to compare
     bars: dict[float, list[dict]] = defaultdict(list)
     for (method, mode, rho), runs in fl.groups().items():
         parts = [p for r in runs if (p := _energy_parts(r)) is not None]
