@@ -51,11 +51,6 @@ def main(argv: list[str] | None = None) -> int:
         paths = mod.make(results, out, **kw)
         if paths is None:
             skipped += 1
-            stale = [p for ext in ("png", "pdf") if (p := out / f"{mod.NAME}.{ext}").is_file()]
-            for p in stale:  # an old picture would no longer match the results
-                p.unlink()
-            if stale:
-                print(f"fig {n}: removed the stale {', '.join(str(p) for p in stale)}", flush=True)
             continue
         made += 1
         print(f"fig {n}: {', '.join(str(p) for p in paths)} ({time.perf_counter() - t0:.1f} s)", flush=True)

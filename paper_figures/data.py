@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,15 +32,21 @@ class MissingResults(Exception):
 
 
 def figure(number: int) -> Callable:
-    """Decorator for ``make``: a MissingResults becomes a one-line skip message and None."""
+    """Decorator for ``make(results_dir, out_dir, ...)``: a MissingResults becomes one printed line
+    and a None return; that figure's old PNG/PDF in out_dir (made from other results) is removed."""
 
     def wrap(fn: Callable) -> Callable:
         @functools.wraps(fn)
-        def inner(*args, **kw):
+        def inner(results_dir, out_dir, *args, **kw):
             try:
-                return fn(*args, **kw)
+                return fn(results_dir, out_dir, *args, **kw)
             except MissingResults as e:
-                print(f"fig {number} skipped: {e.reason}; produce it with: {e.command}", flush=True)
+                name = getattr(sys.modules[fn.__module__], "NAME", None)
+                stale = [p for ext in ("png", "pdf") if name and (p := Path(out_dir) / f"{name}.{ext}").is_file()]
+                for p in stale:
+                    p.unlink()
+                note = " (old output removed)" if stale else ""
+                print(f"fig {number} skipped{note}: {e.reason}; produce it with: {e.command}", flush=True)
                 return None
 
         return inner
