@@ -18,7 +18,6 @@ from typing import Any, Callable
 
 import numpy as np
 
-FL_COMMAND = "cwmp fl --preset paper"
 COMPARE_COMMAND = "cwmp compare"
 BENCH_COMMAND = "cwmp bench"
 THEORY_COMMAND = "cwmp theory"
@@ -258,14 +257,3 @@ def ci_errors(mean, ci95=None, se=None, z: float = 1.96) -> tuple[list[float], l
         e = [z * float(x) if x is not None and math.isfinite(float(x)) else 0.0 for x in se]
         return e, e
     return [0.0] * len(mean), [0.0] * len(mean)
-
-
-def wilson(k: float, n: float, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score interval of a binomial proportion k/n."""
-    if n <= 0:
-        return (math.nan, math.nan)
-    p = k / n
-    den = 1 + z * z / n
-    mid = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return (max(0.0, mid - half), min(1.0, mid + half))
