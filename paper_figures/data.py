@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+FL_COMMAND = "cwmp fl --preset paper"
 COMPARE_COMMAND = "cwmp compare"
 BENCH_COMMAND = "cwmp bench"
 THEORY_COMMAND = "cwmp theory"
@@ -30,9 +31,10 @@ class MissingResults(Exception):
         self.command = command
 
 
-def figure(number: int) -> Callable:
-    """Decorator for ``make(results_dir, out_dir, ...)``: a MissingResults becomes one printed line
-    and a None return; that figure's old PNG/PDF in out_dir (made from other results) is removed."""
+def figure(number: int, command: str) -> Callable:
+    """Decorator for ``make(results_dir, out_dir, ...)``: a MissingResults (or an input of an
+    unexpected shape: KeyError, TypeError, ValueError, IndexError) becomes one printed line and a
+    None return; that figure's old PNG/PDF in out_dir (made from other results) is removed."""
 
     def wrap(fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -40,13 +42,23 @@ def figure(number: int) -> Callable:
             try:
                 return fn(results_dir, out_dir, *args, **kw)
             except MissingResults as e:
-                name = getattr(sys.modules[fn.__module__], "NAME", None)
-                stale = [p for ext in ("png", "pdf") if name and (p := Path(out_dir) / f"{name}.{ext}").is_file()]
-                for p in stale:
-                    p.unlink()
-                note = " (old output removed)" if stale else ""
-                print(f"fig {number} skipped{note}: {e.reason}; produce it with: {e.command}", flush=True)
-                return None
+                reason, cmd = e.reason, e.command
+            except (KeyError, TypeError, ValueError, IndexError) as e:
+                tb, where = e.__traceback__, "?"
+                while tb is not None:  # innermost frame of this package
+                    if Path(tb.tb_frame.f_code.co_filename).parent == Path(__file__).parent:
+                        where = f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}"
+                    tb = tb.tb_next
+                reason, cmd = f"its input has an unexpected shape ({type(e).__name__}: {e} at {where})", command
+            if "matplotlib.pyplot" in sys.modules:
+                sys.modules["matplotlib.pyplot"].close("all")
+            name = getattr(sys.modules[fn.__module__], "NAME", None)
+            stale = [p for ext in ("png", "pdf") if name and (p := Path(out_dir) / f"{name}.{ext}").is_file()]
+            for p in stale:
+                p.unlink()
+            note = " (old output removed)" if stale else ""
+            print(f"fig {number} skipped{note}: {reason}; produce it with: {cmd}", flush=True)
+            return None
 
         return inner
 

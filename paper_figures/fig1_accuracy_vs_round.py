@@ -11,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import style
-from .data import acc_percent, figure, load_fl, pct, round_curve
+from .data import FL_COMMAND, acc_percent, figure, load_fl, pct, round_curve
 
 NAME = "fig1_accuracy_vs_round"
 
 
-@figure(1)
+@figure(1, FL_COMMAND)
 def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None = "paper") -> list[Path] | None:
     from matplotlib.ticker import MaxNLocator
 

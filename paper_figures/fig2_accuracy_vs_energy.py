@@ -15,13 +15,13 @@ from pathlib import Path
 import numpy as np
 
 from . import style
-from .data import acc_percent, figure, load_fl, pct, round_curve, spread
+from .data import FL_COMMAND, acc_percent, figure, load_fl, pct, round_curve, spread
 
 NAME = "fig2_accuracy_vs_energy"
 METHODS = ("topk", "cwmp-l2", "cwmp-paper", "cwmp-exact")
 
 
-@figure(2)
+@figure(2, FL_COMMAND)
 def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None = "paper") -> list[Path] | None:
     fl = load_fl(results_dir, fl_preset)
     fl.require_methods(METHODS, "Top-K/CWMP")

@@ -13,12 +13,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import style
-from .data import MissingResults, figure, load_fl, pct, spread
+from .data import FL_COMMAND, MissingResults, figure, load_fl, pct, spread
 
 NAME = "fig3_pareto"
 
 
-@figure(3)
+@figure(3, FL_COMMAND)
 def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None = "paper") -> list[Path] | None:
     fl = load_fl(results_dir, fl_preset)
     fl.require_methods()

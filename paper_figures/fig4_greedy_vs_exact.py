@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import style
-from .data import COMPARE_COMMAND, figure, read_json, rows_of, spread
+from .data import COMPARE_COMMAND, MissingResults, figure, read_json, rows_of, spread
 
 NAME = "fig4_greedy_vs_exact"
 INPUT = Path("solvers") / "compare.json"
@@ -43,7 +43,7 @@ def _curve(rows: list[dict], xkey: str, ykey: str, proven_only: bool):
     return np.array(xs), s[:, 0], s[:, 1], s[:, 2]
 
 
-@figure(4)
+@figure(4, COMPARE_COMMAND)
 def make(results_dir: str | Path, out_dir: str | Path) -> list[Path] | None:
     from matplotlib.lines import Line2D
     from matplotlib.ticker import NullLocator
@@ -53,8 +53,6 @@ def make(results_dir: str | Path, out_dir: str | Path) -> list[Path] | None:
     for r in rows:
         fams[r["family"]].append(r)
     if not fams:
-        from .data import MissingResults
-
         raise MissingResults(f"{INPUT}: none of the methods {', '.join(METHODS)}", COMPARE_COMMAND)
     fig, axes = style.new_figure(len(fams), 2, figsize=(8.2, 1.9 * len(fams) + 0.8), sharey=True)
     for (family, frows), row_axes in zip(fams.items(), axes):

@@ -92,7 +92,7 @@ def load(results_dir: str | Path) -> tuple[dict[str, list[dict]], str]:
     return _bench_points(results_dir) or _compare_points(results_dir)
 
 
-@figure(5)
+@figure(5, BENCH_COMMAND)
 def make(results_dir: str | Path, out_dir: str | Path) -> list[Path] | None:
     from matplotlib.lines import Line2D
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import style
-from .data import MissingResults, THEORY_COMMAND, ci_errors, figure, load_theory
+from .data import THEORY_COMMAND, MissingResults, ci_errors, figure, load_theory
 
 NAME = "fig6_theory_vs_mc"
 INPUT = "fig6_budget_curves.json"
@@ -40,7 +40,7 @@ def _cost_text(cost) -> str:
     return str(cost)
 
 
-@figure(6)
+@figure(6, THEORY_COMMAND)
 def make(results_dir: str | Path, out_dir: str | Path) -> list[Path] | None:
     _, panels = load_theory(results_dir, INPUT, "panels", ("theory", "montecarlo"))
     for p in panels:

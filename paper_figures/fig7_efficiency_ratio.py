@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import style
-from .data import ci_errors, figure, load_theory
+from .data import THEORY_COMMAND, ci_errors, figure, load_theory
 
 NAME = "fig7_efficiency_ratio"
 INPUT = "fig7_efficiency_vs_cv.json"
@@ -23,7 +23,7 @@ SMALL_CV_MAX = 1.0  # the 1 + κ CV² expansion is drawn up to this CV only (it 
 CURVE_COLORS = ["#d62728", "#ff7f0e", "#8c1d40", "#e377c2", "#bcbd22", "#9467bd"]
 
 
-@figure(7)
+@figure(7, THEORY_COMMAND)
 def make(results_dir: str | Path, out_dir: str | Path) -> list[Path] | None:
     doc, series = load_theory(results_dir, INPUT, "series", ("cv", "closed_form"))
     fig, axes = style.new_figure(1, 1, figsize=(6.2, 4.4))

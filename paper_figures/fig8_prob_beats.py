@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 
 from . import style
-from .data import ci_errors, figure, load_theory
+from .data import THEORY_COMMAND, ci_errors, figure, load_theory
 
 NAME = "fig8_prob_beats"
 INPUT = "fig8_prob_beat_vs_d.json"
 CURVE_COLORS = ["#d62728", "#ff7f0e", "#8c1d40", "#e377c2", "#bcbd22", "#9467bd"]
 
 
-@figure(8)
+@figure(8, THEORY_COMMAND)
 def make(results_dir: str | Path, out_dir: str | Path) -> list[Path] | None:
     _, series = load_theory(results_dir, INPUT, "series", ("d", "p_beat"))
     fig, axes = style.new_figure(1, 1, figsize=(7.0, 4.2))

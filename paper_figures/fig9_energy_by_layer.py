@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import style
-from .data import MissingResults, figure, load_fl, pct, spread
+from .data import FL_COMMAND, MissingResults, figure, load_fl, pct, spread
 
 NAME = "fig9_energy_by_layer"
 TX_COLOR = "#4c72b0"
@@ -66,7 +66,7 @@ def _stacked(ax, i: int, values: dict[str, float], keys: list[str], colors: dict
         bottom += v
 
 
-@figure(9)
+@figure(9, FL_COMMAND)
 def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None = "paper") -> list[Path] | None:
     fl = load_fl(results_dir, fl_preset)
     fl.require_methods()  # a dense-only sweep has nothing to compare

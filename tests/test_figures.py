@@ -216,6 +216,20 @@ def test_missing_keys_skip_instead_of_crashing(tmp_path, capsys):
     assert "fig 6 skipped" in printed
 
 
+def test_malformed_values_skip_instead_of_crashing(tmp_path, capsys):
+    """Right keys, wrong shapes (schemas in flux): one skip line each, the other figures still render."""
+    write_compare(tmp_path)
+    _dump(tmp_path / "theory" / "fig7_efficiency_vs_cv.json", {"series": [{"cv": [0, 1], "closed_form": 3}]})
+    _dump(tmp_path / "theory" / "fig8_prob_beat_vs_d.json", {"series": [{"d": [1, 2], "p_beat": "x"}]})
+    out = tmp_path / "out"
+    assert cli.main(["--results", str(tmp_path), "--out", str(out), "--only", "4", "7", "8"]) == 0
+    printed = capsys.readouterr().out
+    for n in (7, 8):
+        line = next(ln for ln in printed.splitlines() if ln.startswith(f"fig {n} skipped"))
+        assert "unexpected shape" in line and "cwmp theory" in line
+    assert sorted(_pngs(out)) == [4]
+
+
 def test_fl_preset_fallback_and_dense_null_sparsity(tmp_path, capsys):
     write_fl(tmp_path, preset="smoke", rounds=3, seeds=(0,), dense_null_sparsity=True)
     out = tmp_path / "out"
