@@ -22,9 +22,15 @@ classical route (Dembo & Hammer 1980; Pisinger's expknap/minknap, 1995–97):
      (residual capacity, value) on a Pareto front, the core grown one item at a
      time alternately to the right (add an item after the break) and to the
      left (remove one before it); every state is bounded by the LP of the items
-     not yet decided (ratio of the next item on the side it needs), and pruned
-     when that bound cannot beat the incumbent.
-   Both prove optimality; the bound is reported.
+     not yet decided (ratio of the next item on the side it needs, tightened by
+     the least cost of those items, so that a tiny leftover capacity cannot keep
+     a state alive), and pruned when that bound cannot beat the incumbent.
+     Histories for the reconstruction are garbage-collected to the live states.
+   Both prove optimality; the bound is reported. Limits: `time_limit` (status
+   "time_limit") and STATE_CELLS_MAX stored history entries ("memory_limit");
+   then `proven_optimal` is False and `bound` is the largest live-state bound
+   (capped by LP*). Strongly correlated instances (v = c + const) are the hard
+   case, as for every knapsack code: d = 1e5 takes seconds, d = 1e6 may stop.
 
 Arithmetic and tolerance (stated in ExactResult.extra):
 - Feasibility is exact: the returned mask satisfies Σ c ≤ B in exact real
@@ -35,10 +41,13 @@ Arithmetic and tolerance (stated in ExactResult.extra):
   that bound of the capacity is decided by an exact check of its own mask.
   Costs that are multiples of one power of two (integers, for instance) give
   exact sums and a zero error bound.
-- Values: integer data (every kept v = g² an integer, sums < 2^53) are solved
-  exactly (pruning needs an improvement ≥ 1). Float data are solved to an
-  absolute tolerance atol = rtol · LP* (rtol = 1e-12 by default): a returned
-  optimum is within atol of OPT, and `bound` = value + atol.
+- Values: integer data (every v = g² an integer, Σ v < 2^52) are solved
+  exactly (pruning needs an improvement ≥ 1). When every g² is within 1e-6 of an
+  integer (e.g. g = √p for integer p, as in Pisinger's families) the solver works
+  on p = round(g²) exactly and reports bound = OPT_p + 2η, η = Σ|g² − p| (~1e-10).
+  Float data are solved to an absolute tolerance atol = rtol · LP* (rtol = 1e-12
+  by default): the returned value is within atol of OPT and `bound` = value + atol
+  (capped by LP*).
 """
 
 from __future__ import annotations
@@ -367,10 +376,6 @@ def _granularity(g: np.ndarray) -> float | None:
         return None
     total = float(np.sum(eta))
     return total if total < 0.01 else None
-
-
-def _is_int(x: np.ndarray) -> bool:
-    return bool(np.all(x == np.floor(x)))
 
 
 # ----------------------------------------------------------------------------- cost classes
