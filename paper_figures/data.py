@@ -210,24 +210,30 @@ _NOTED: set[tuple[Path, str]] = set()  # preset fallbacks already reported (one 
 
 
 def load_fl(results_dir: str | Path, preset: str | None = "paper") -> FLResults:
-    """Runs of ``results/fl/<preset>/*/metrics.json``; falls back to another preset that has runs."""
+    """Runs of ``results/fl/<preset>/*/metrics.json``.
+
+    When that preset has no sparsified run (none at all, or dense only), another preset
+    that has some is used instead, with a one-line note; the figures name the preset used.
+    """
     root = Path(results_dir) / "fl"
     want = preset or "paper"
     command = f"cwmp fl --preset {want}"
     if not root.is_dir():
         raise MissingResults(f"{root} not found", command)
-    candidates = [want] + sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != want)
-    for name in candidates:
+    found: list[FLResults] = []
+    for name in [want] + sorted(p.name for p in root.iterdir() if p.is_dir() and p.name != want):
         d = root / name
-        if not d.is_dir():
-            continue
-        runs = [r for p in sorted(d.glob("*/metrics.json")) if (r := _parse_run(p)) is not None]
+        runs = [r for p in sorted(d.glob("*/metrics.json")) if (r := _parse_run(p)) is not None] if d.is_dir() else []
         if runs:
-            if name != want and (root, want) not in _NOTED:
-                _NOTED.add((root, want))
-                print(f"note: no runs under {root / want}; using preset {name!r}", flush=True)
-            return FLResults(preset=name, runs=runs, root=d)
-    raise MissingResults(f"no readable metrics.json under {root}", command)
+            found.append(FLResults(preset=name, runs=runs, root=d))
+    if not found:
+        raise MissingResults(f"no readable metrics.json under {root}", command)
+    chosen = next((f for f in found if any(r.method != "dense" for r in f.runs)), found[0])
+    if chosen.preset != want and (root, want) not in _NOTED:
+        _NOTED.add((root, want))
+        have = "runs" if found[0].preset != want else "sparsified runs"
+        print(f"note: no {have} under {root / want}; using preset {chosen.preset!r}", flush=True)
+    return chosen
 
 
 def round_curve(runs: list[Run], key: str, scale: Callable[[Any], float | None] = lambda v: v):

@@ -264,3 +264,8 @@ def test_dense_only_sweep_skips_the_comparison_figures(tmp_path, capsys):
         assert f"fig {n} skipped" in printed
     assert "cwmp fl --preset paper" in printed
     assert sorted(_pngs(out)) == [1]
+    # a preset with sparsified runs is preferred over the dense-only default (with a note)
+    write_fl(tmp_path, preset="smoke", rounds=2, seeds=(0,))
+    assert cli.main(["--results", str(tmp_path), "--out", str(out), "--only", "2"]) == 0
+    assert "no sparsified runs under" in capsys.readouterr().out
+    assert sorted(_pngs(out)) == [1, 2]
