@@ -184,13 +184,25 @@ def test_C6_hypothesis_finds_counterexamples_by_itself():
         return cwmp_mask(g, c, budget=B).value < 0.5 * topk_mask(g, c=c, budget=B).value
 
     for cond in (bad_vs_opt, bad_vs_topk):
-        g, c, B = find(instances(max_d=6), cond, settings=cfg)
+        g, c, B = find(instances(max_d=4, zeros=False), cond, settings=cfg)
         assert cond((g, c, B))
 
 
-def _find(cond, **kw):
-    return find(instances(max_d=6, **kw), cond, settings=settings(derandomize=True, max_examples=3000,
-                                                                  database=None))
+def _find(cond, max_tries: int = 20000, seed: int = 7):
+    """Deterministic seeded search over small random instances (no timing dependence).
+
+    Draws d in 2..6, |g| log-uniform in [1e-2, 1e2] and c log-uniform in [1e-2, 1e2],
+    B a uniform fraction of Σc; returns the first instance satisfying `cond`, else None.
+    """
+    rng = np.random.default_rng(seed)
+    for _ in range(max_tries):
+        d = int(rng.integers(2, 7))
+        g = 10.0 ** rng.uniform(-2, 2, size=d) * rng.choice([-1.0, 1.0], size=d)
+        c = 10.0 ** rng.uniform(-2, 2, size=d)
+        inst = (g, c, float(rng.uniform(0.05, 1.0) * c.sum()))
+        if cond(inst):
+            return inst
+    return None
 
 
 def test_C7_scores_agree_with_equal_costs_and_each_wins_sometimes():
@@ -214,7 +226,8 @@ def test_C7_scores_agree_with_equal_costs_and_each_wins_sometimes():
         "paper beats l2 on L1": _find(lambda i: l1(i[0], p(*i, "paper")) > l1(i[0], p(*i, "l2")) * 1.01),
         "l2 beats paper on L1": _find(lambda i: l1(i[0], p(*i, "l2")) > l1(i[0], p(*i, "paper")) * 1.01),
     }
-    assert len(found) == 3
+    missing = [name for name, inst in found.items() if inst is None]
+    assert not missing, missing
     # Rare under random search (paper must rank a smaller-|g| item first and l2's pick must block):
     # explicit instance. l2 takes the g=3 item (ratio 3) and blocks both g=2.5 items.
     g, c, B = np.array([3.0, 2.5, 2.5]), np.array([3.0, 2.4, 2.4]), 4.8
