@@ -174,6 +174,7 @@ PRESETS: dict[str, Preset] = {
             ("cwmp-paper", "count", 0.10),
             ("random-k", "count", 0.10),
             ("cwmp-l2", "budget", 0.10),
+            ("cwmp-exact", "budget", 0.10),
         ),
         seeds=(0,),
     ),

@@ -36,6 +36,7 @@ class Selection:
     budget: float | None = None
     k: int | None = None
     kept: int = 0
+    info: dict[str, Any] | None = None  # optional diagnostics (e.g. a greedy-vs-exact comparison)
 
     @property
     def certified_gap(self) -> float | None:

@@ -139,7 +139,7 @@ def test_method_table_is_extensible():
     with pytest.raises(ValueError, match="already registered"):
         register_method(MethodSpec("topk", None, "dup"))
     with pytest.raises(ValueError, match="method must be one of"):
-        FLConfig(method="cwmp-exact")
+        FLConfig(method="no-such-method")
 
 
 # ------------------------------------------------------------------- server
@@ -444,3 +444,21 @@ def test_run_lock_refuses_a_live_owner_and_takes_over_a_dead_one(tmp_path):
     assert not (rd / run_mod.LOCK).exists()
     out = run_mod.run_sweep([cfg], tmp_path, "p", tiny_data(), log=lambda s: None)
     assert out == {cfg.run_id: "complete"}
+
+
+@pytest.mark.parametrize("mode", ["count", "budget"])
+def test_cwmp_exact_records_greedy_vs_exact(setup, mode):
+    """cwmp-exact keeps the proven optimum of P at CWMP's budget; greedy ≤ exact ≤ LP bound."""
+    cost, g, c_t, ids = setup
+    c = hand_costs()
+    res = sparsify(g, tiny_cfg(method="cwmp-exact", mode=mode, sparsity=0.1), cost, c_t, ids, None)
+    cmp_ = res.stats["comparison"]
+    assert cmp_["exact_status"] == "optimal" and cmp_["exact_proven"]
+    assert cmp_["exact_solver"] == "classes"  # two cost values in the CNN on-device profile (C9)
+    greedy = cwmp_mask(g, c_t, k=count_k(0.1, D_CNN)) if mode == "count" else \
+        cwmp_mask(g, c_t, budget=res.stats["budget_J"])
+    assert cmp_["greedy_value"] == pytest.approx(greedy.value, rel=1e-12)
+    assert greedy.value <= cmp_["exact_value"] * (1 + 1e-12)
+    assert cmp_["exact_value"] <= greedy.upper_bound * (1 + 1e-12) if mode == "budget" else True
+    assert 0 < cmp_["value_ratio"] <= 1 + 1e-12 and 0 <= cmp_["mask_jaccard"] <= 1
+    assert float(c[res.mask.numpy()].sum()) <= cmp_["budget_J"] * (1 + 1e-12)
