@@ -82,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--any-size", action="store_true",
                    help="accept a CIFAR-10-format source without the canonical 50000/10000 images (fixtures)")
     p.add_argument("--quiet", action="store_true", help="no tqdm bar (per-round status lines remain)")
+    p.add_argument("--engine", choices=("loop", "flower"), default="loop",
+                   help="loop: this package's FedAvg loop (default); flower: the same runs on Flower "
+                        "(needs the [flower] extra; results in fl/<preset>-flower/)")
+    p.add_argument("--flower-backend", choices=("ray", "inprocess"), default="ray",
+                   help="with --engine flower: Ray simulation (default, needs flwr[simulation]) or in-process")
     g = p.add_argument_group("config overrides (any FLConfig field; default: the preset's value)")
     for f in dataclasses.fields(FLConfig):
         flag = "--" + f.name.replace("_", "-")
@@ -159,6 +164,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(data.y_train)}/{len(data.y_test)} images)")
     if data.format == "jpeg":
         print(f"note: {data.info()['caveat']}")
+    if ns.engine == "flower":
+        try:
+            from .flower.engine import run_configs
+        except ImportError as exc:
+            print(f"cwmp fl: --engine flower needs flwr (pip install -e '.[flower]'): {exc}", file=sys.stderr)
+            return 2
+        done = run_configs(configs, results, preset, data, tag=ns.tag, backend=ns.flower_backend)
+        return 0 if all(v == "complete" for v in done.values()) else 1
     outcomes = run_sweep(configs, results, preset, data, tag=ns.tag, resume=ns.resume, force=ns.force,
                          max_rounds_this_call=ns.max_rounds_this_call)
     _print_summary(configs, results, preset, ns.tag)

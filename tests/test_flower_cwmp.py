@@ -168,3 +168,22 @@ def test_run_config_maps_to_flconfig():
     assert (cfg.method, cfg.sparsity, cfg.local_epochs, cfg.rounds, cfg.n_clients) == ("cwmp-l2", 0.05, 1, 3, 4)
     with pytest.raises(ValueError, match="'learning-rate' is not an FLConfig field"):
         fl_config_from_run_config({"learning-rate": 0.1})
+
+
+def test_cli_engine_flower_inprocess(tmp_path, monkeypatch):
+    from fl_validation.cli import main
+    from fl_validation.synthetic import make_arrays, write_source
+
+    monkeypatch.setenv("CWMP_CACHE", str(tmp_path / "cache"))
+    src, _ = write_source(tmp_path, "binary", archive=False, arrays=make_arrays(150, 30, seed=4))
+    args = ["--preset", "smoke", "--data", str(src), "--results", str(tmp_path / "res"), "--any-size",
+            "--quiet", "--n-clients", "3", "--min-client-size", "5", "--batch-size", "32", "--rounds", "2",
+            "--train-subset", "0", "--test-subset", "0", "--runs", "cwmp-l2_count_s0.10_seed0"]
+    assert main(args + ["--engine", "flower", "--flower-backend", "inprocess"]) == 0
+    assert main(args) == 0
+    fl = json.loads((tmp_path / "res/fl/smoke-flower/cwmp-l2_count_s0.10_seed0/metrics.json").read_text())
+    lp = json.loads((tmp_path / "res/fl/smoke/cwmp-l2_count_s0.10_seed0/metrics.json").read_text())
+    assert fl["complete"] and fl["engine"] == "flower-inprocess"
+    assert fl["total_energy_J"] == pytest.approx(lp["total_energy_J"], rel=1e-12)
+    assert fl["total_bytes"] == lp["total_bytes"]
+    assert fl["final_test_acc"] == pytest.approx(lp["final_test_acc"], abs=1e-12)
