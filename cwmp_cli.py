@@ -11,6 +11,7 @@ import importlib
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 # subcommand -> (entry point, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -51,7 +52,10 @@ def reproduce(argv: Sequence[str] | None = None) -> int:
     """Run the suite's jobs in order: theory, compare, FL smoke, figures.
 
     Quick by default (under 10 minutes on 2 CPU cores): FL figures use the
-    committed `paper` sweep under results/fl/. `--full` reruns everything.
+    committed `paper` sweep under results/fl/; the quick theory and compare
+    checks write to <results>/quick/ so the committed full results stay intact.
+    `--full` reruns theory, compare and bench at full size and completes the
+    `paper` FL sweep (runs already complete are kept; hours on CPU).
     """
     import argparse
 
@@ -60,9 +64,11 @@ def reproduce(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--results", default="results", help="results directory (default: ./results)")
     ns = parser.parse_args(list(argv or []))
     quick = [] if ns.full else ["--quick"]
+    # Quick checks write beside, not over, the committed full results that the figures use.
+    checks = ns.results if ns.full else str(Path(ns.results) / "quick")
     steps: list[tuple[str, list[str]]] = [
-        ("theory", quick + ["--results", ns.results]),
-        ("compare", quick + ["--results", ns.results]),
+        ("theory", quick + ["--results", checks]),
+        ("compare", quick + ["--results", checks]),
         ("fl", ["--preset", "paper" if ns.full else "smoke", "--results", ns.results]),
         ("figures", ["--results", ns.results]),
     ]
@@ -76,25 +82,23 @@ def reproduce(argv: Sequence[str] | None = None) -> int:
         print(f"=== cwmp {name}: exit {int(rc or 0)} in {time.perf_counter() - t0:.1f} s", flush=True)
         if rc:
             failures.append(name)
-    _print_summary(ns.results)
+    _print_summary(ns.results, checks)
     if failures:
         print(f"\nfailed steps: {', '.join(failures)}", file=sys.stderr)
         return 1
     return 0
 
 
-def _print_summary(results: str) -> None:
-    """Where everything is, and the claims table from the theory report."""
+def _print_summary(results: str, checks: str) -> None:
+    """Where everything is, and the claims table from the theory report just run."""
     import json
-    from pathlib import Path
 
-    root = Path(results)
     print("\n=== outputs")
-    for sub in ("theory/report.md", "solvers/compare.json", "fl", "bench"):
-        p = root / sub
+    for p in (Path(checks) / "theory/report.md", Path(checks) / "solvers/compare.json",
+              Path(results) / "fl", Path(results) / "bench"):
         print(f"  {p}{'' if p.exists() else '  (missing)'}")
-    print("  paper_figures/out/  (figures)")
-    report = root / "theory" / "report.json"
+    print("  paper_figures/out/  (figures, from the results under " + results + ")")
+    report = Path(checks) / "theory" / "report.json"
     if report.exists():
         print("\n=== claims")
         for row in json.loads(report.read_text()):
