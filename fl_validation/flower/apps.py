@@ -59,6 +59,12 @@ class _FederationCache:
         self._lock = threading.Lock()
         self._cache: dict[str, Federation] = {}
 
+    def __getstate__(self) -> dict[str, Any]:  # Ray pickles the ClientApp: ship no lock, no data
+        return {"data_fn": self.data_fn}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["data_fn"])  # type: ignore[misc]
+
     def get(self, cfg: FLConfig) -> Federation:
         import json
 
