@@ -41,6 +41,22 @@ def default_data(cfg: FLConfig) -> CifarArrays:
     return load_cifar10(cfg.data or None)
 
 
+@dataclass(frozen=True)
+class SourceLoader:
+    """A picklable data_fn that (re)loads one source through the checksum-keyed cache.
+
+    Use it for Ray: a closure over loaded arrays would ship them to every actor.
+    """
+
+    path: str
+    any_size: bool = False
+
+    def __call__(self, cfg: FLConfig) -> CifarArrays:
+        from ..dataset import CANONICAL_COUNTS, load_cifar10
+
+        return load_cifar10(self.path, expected_counts=None if self.any_size else CANONICAL_COUNTS)
+
+
 @contextlib.contextmanager
 def torch_threads(n: int) -> Iterator[None]:
     prev = torch.get_num_threads()

@@ -22,6 +22,7 @@ def run_configs(configs: list[FLConfig], results: Path, preset: str, data: Cifar
                 backend: str = "ray", num_cpus: int = 2, log: Callable[[str], None] = print) -> dict[str, str]:
     from solvers.io import atomic_write_json
 
+    from .apps import SourceLoader
     from .driver import quiet_environment, run_inprocess, run_ray
 
     quiet_environment()
@@ -33,7 +34,7 @@ def run_configs(configs: list[FLConfig], results: Path, preset: str, data: Cifar
         log(f"[{i}/{len(configs)}] {cfg.run_id}: Flower ({backend}) -> {rd}")
         t0 = time.perf_counter()
         if backend == "ray":
-            res, _ = run_ray(cfg, lambda c: data, num_cpus=num_cpus)
+            res, _ = run_ray(cfg, SourceLoader(data.source, any_size=True), num_cpus=num_cpus)
         elif backend == "inprocess":
             res = run_inprocess(cfg, lambda c: data)
         else:
