@@ -428,6 +428,34 @@ def test_summary_groups_seeds_and_flags_pareto(tmp_path):
     assert "random-k_count_s0.10_seed0" in md and "| topk * | count | 0.1 | 2 |" in md
 
 
+def test_compare_to_topk_pairs_seeds_and_interpolates_in_log_energy():
+    """Oracle: hand-computed differences and a log-linear interpolation written out by hand."""
+    from fl_validation.report import compare_to_topk
+
+    def fake(method, mode, rho, seed, acc, energy, accs=None):
+        cfg = tiny_cfg(method=method, mode=mode, sparsity=rho, seed=seed)
+        return {"config": cfg.to_dict(), "final_test_acc": acc, "total_energy_J": energy,
+                "rounds": [{"test_acc": a} for a in (accs or [acc])]}
+
+    runs = [
+        fake("topk", "count", 0.01, 0, 0.40, 1.0), fake("topk", "count", 0.1, 0, 0.50, 100.0),
+        fake("topk", "count", 0.1, 1, 0.54, 110.0),
+        fake("cwmp-l2", "count", 0.1, 0, 0.52, 10.0, accs=[0.0, 0.51, 0.52]),  # energy 10 = halfway in log
+        fake("cwmp-l2", "count", 0.1, 1, 0.53, 77.0),  # seed 1 has one Top-K point: no curve to read
+        fake("cwmp-l2", "count", 0.05, 0, 0.45, 5.0),  # no Top-K at 0.05: left out
+        fake("dense", "count", 1.0, 0, 0.6, 1e3),
+    ]
+    (row,) = compare_to_topk(runs)
+    assert (row["method"], row["mode"], row["sparsity"], row["seeds"]) == ("cwmp-l2", "count", 0.1, [0, 1])
+    assert row["d_final_acc"]["mean"] == pytest.approx(((0.52 - 0.50) + (0.53 - 0.54)) / 2, abs=1e-12)
+    assert row["energy_ratio"]["mean"] == pytest.approx((10 / 100 + 77 / 110) / 2, rel=1e-12)
+    # last-5 mean over the rounds present: seed 0 (0 + .51 + .52)/3 - .50, seed 1 .53 - .54
+    assert row["d_last5_acc"]["mean"] == pytest.approx(((1.03 / 3 - 0.50) + (0.53 - 0.54)) / 2, abs=1e-12)
+    # Top-K curve of seed 0 at E=10: log10(10) is halfway between log 1 and log 100 -> acc 0.45
+    assert row["matched_energy_seeds"] == 1
+    assert row["d_acc_matched_energy"]["mean"] == pytest.approx(0.52 - 0.45, abs=1e-12)
+
+
 def test_run_lock_refuses_a_live_owner_and_takes_over_a_dead_one(tmp_path):
     import socket
 
