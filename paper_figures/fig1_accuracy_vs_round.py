@@ -24,9 +24,7 @@ def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None 
     groups = fl.groups()
     rhos = fl.sparsities() or [1.0]
     dense = [runs for (m, _, _), runs in groups.items() if m == "dense"]
-    ncols = min(len(rhos), 4)
-    nrows = -(-len(rhos) // ncols)
-    fig, axes = style.new_figure(nrows, ncols, figsize=(max(3.2 * ncols, 6.5), 2.7 * nrows + 0.3), sharey=True)
+    fig, axes = style.panel_grid(len(rhos))
     for ax, rho in zip(axes.flat, rhos):
         for runs in dense:
             x, mean, lo, hi = round_curve(runs, "test_acc", acc_percent)
@@ -44,12 +42,7 @@ def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None 
         ax.set_title(f"sparsity {pct(rho)}" if rho < 1 else "all runs")
         ax.set_xlabel("communication round (rounds)")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    for row in axes:
-        row[0].set_ylabel("test accuracy (%)")
-    style.hide_unused(axes, len(rhos))
-    style.footer(fig, fl.note() + "; dashed: budget mode (Top-K's energy)")
-    fig.tight_layout()
-    handles, labels = style.unique_legend(axes.flat)
-    style.top_legend(fig, handles, labels, f"Non-IID CIFAR-10 FedAvg ({fl.describe()}): test accuracy per round",
-                     ncol=6)
+    style.finish_grid(fig, axes, len(rhos), ylabel="test accuracy (%)",
+                      note=fl.note() + "; dashed: budget mode (Top-K's energy)",
+                      title=f"Non-IID CIFAR-10 FedAvg ({fl.describe()}): test accuracy per round")
     return style.save(fig, out_dir, NAME)

@@ -28,9 +28,7 @@ def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None 
     groups = fl.groups()
     rhos = fl.sparsities() or [1.0]
     dense_final = spread([r.final_acc for (m, _, _), runs in groups.items() if m == "dense" for r in runs])
-    ncols = min(len(rhos), 4)
-    nrows = -(-len(rhos) // ncols)
-    fig, axes = style.new_figure(nrows, ncols, figsize=(max(3.2 * ncols, 6.5), 2.7 * nrows + 0.3), sharey=True)
+    fig, axes = style.panel_grid(len(rhos))
     for ax, rho in zip(axes.flat, rhos):
         for (method, mode, s), runs in groups.items():
             if method not in METHODS or abs(s - rho) > 1e-12:
@@ -50,11 +48,7 @@ def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None 
         ax.set_title(f"sparsity {pct(rho)}" if rho < 1 else "all runs")
         ax.set_xlabel("cumulative energy, all clients (J)")
         style.joules(ax.xaxis, nbins=4)
-    for row in axes:
-        row[0].set_ylabel("test accuracy (%)")
-    style.hide_unused(axes, len(rhos))
-    style.footer(fig, fl.note() + "; energy = transmission + memory update of the kept coordinates")
-    fig.tight_layout()
-    handles, labels = style.unique_legend(axes.flat)
-    style.top_legend(fig, handles, labels, f"Accuracy vs energy spent, Top-K vs CWMP ({fl.describe()})", ncol=6)
+    style.finish_grid(fig, axes, len(rhos), ylabel="test accuracy (%)",
+                      note=fl.note() + "; energy = transmission + memory update of the kept coordinates",
+                      title=f"Accuracy vs energy spent, Top-K vs CWMP ({fl.describe()})")
     return style.save(fig, out_dir, NAME)

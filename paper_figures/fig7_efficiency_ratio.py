@@ -20,7 +20,6 @@ from .data import THEORY_COMMAND, ci_errors, figure, load_theory
 NAME = "fig7_efficiency_ratio"
 INPUT = "fig7_efficiency_vs_cv.json"
 SMALL_CV_MAX = 1.0  # the 1 + κ CV² expansion is drawn up to this CV only (it is a small-CV law)
-CURVE_COLORS = ["#d62728", "#ff7f0e", "#8c1d40", "#e377c2", "#bcbd22", "#9467bd"]
 
 
 @figure(7, THEORY_COMMAND)
@@ -30,7 +29,7 @@ def make(results_dir: str | Path, out_dir: str | Path) -> list[Path] | None:
     ax = axes[0, 0]
     law_drawn = False
     for i, s in enumerate(sorted(series, key=lambda s: -max(s.get("cv_fine") or s["cv"]))):
-        col = CURVE_COLORS[i % len(CURVE_COLORS)]
+        col = style.curve_color(i)
         name = s.get("label") or f"series {i + 1}"
         fine = s.get("cv_fine") is not None and s.get("closed_form_fine") is not None
         x, y = (s["cv_fine"], s["closed_form_fine"]) if fine else (s["cv"], s["closed_form"])

@@ -18,7 +18,6 @@ from .data import THEORY_COMMAND, ci_errors, figure, load_theory
 
 NAME = "fig8_prob_beats"
 INPUT = "fig8_prob_beat_vs_d.json"
-CURVE_COLORS = ["#d62728", "#ff7f0e", "#8c1d40", "#e377c2", "#bcbd22", "#9467bd"]
 
 
 @figure(8, THEORY_COMMAND)
@@ -27,7 +26,7 @@ def make(results_dir: str | Path, out_dir: str | Path) -> list[Path] | None:
     fig, axes = style.new_figure(1, 1, figsize=(7.0, 4.2))
     ax = axes[0, 0]
     for i, s in enumerate(series):
-        col = CURVE_COLORS[i % len(CURVE_COLORS)]
+        col = style.curve_color(i)
         name = s.get("label") or f"series {i + 1}"
         if s.get("d_fine") is not None and s.get("normal_approx_fine") is not None:
             ax.plot(s["d_fine"], 100 * np.asarray(s["normal_approx_fine"], float), color=col, lw=1.3)

@@ -83,6 +83,14 @@ METHOD_MARKERS = {"cwmp_reference": "s", "torch_topk": "v", "np_argpartition": "
                   "lp_dantzig": "^", "core": "D", "exact-core": "D", "cvxpy_highs": "P", "exact-cvxpy": "P",
                   "ortools": "X", "cwmp_fast_count": "o", "cwmp_fast": "o", "greedy_fast": "o"}
 # Greedy walk (solvers' method suffix) -> marker.
+# Colours for the theory figures' per-distribution series (7, 8): distinct from the method colours above.
+CURVE_COLORS = ["#d62728", "#ff7f0e", "#8c1d40", "#e377c2", "#bcbd22", "#9467bd"]
+
+
+def curve_color(i: int) -> str:
+    return CURVE_COLORS[i % len(CURVE_COLORS)]
+
+
 GREEDY_MARKERS = {"dantzig": "o", "fill": "s", "safe": "^", "": "D"}
 
 
@@ -174,6 +182,24 @@ def unique_legend(axes) -> tuple[list, list[str]]:
 def hide_unused(axes, used: int) -> None:
     for ax in list(axes.flat)[used:]:
         ax.set_visible(False)
+
+
+def panel_grid(n_panels: int):
+    """One panel per sweep value (at most 4 a row), shared y; returns (fig, axes)."""
+    ncols = min(n_panels, 4)
+    nrows = -(-n_panels // ncols)
+    return new_figure(nrows, ncols, figsize=(max(3.2 * ncols, 6.5), 2.7 * nrows + 0.3), sharey=True)
+
+
+def finish_grid(fig, axes, used: int, *, ylabel: str, note: str, title: str, ncol: int = 6) -> None:
+    """Common tail of the per-sparsity panel figures: y labels, unused panels, footer, legend on top."""
+    for row in axes:
+        row[0].set_ylabel(ylabel)
+    hide_unused(axes, used)
+    footer(fig, note)
+    fig.tight_layout()
+    handles, labels = unique_legend(axes.flat)
+    top_legend(fig, handles, labels, title, ncol=ncol)
 
 
 def save(fig, out_dir: str | Path, name: str) -> list[Path]:
