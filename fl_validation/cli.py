@@ -23,7 +23,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from .config import PRESETS, SWEEP_AXES, FLConfig
+from .config import PRESETS, FLConfig
 
 _AXIS_FIELDS = ("method", "mode", "sparsity")  # applied to every grid point (seed: see --seeds)
 

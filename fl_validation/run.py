@@ -18,7 +18,6 @@ bitwise identically (same device, same thread count).
 from __future__ import annotations
 
 import copy
-import io
 import json
 import math
 import os
@@ -83,7 +82,7 @@ def _acquire_lock(run_dir: Path) -> Path:
             except (OSError, ValueError):
                 alive = False  # unreadable or half-written lock: treat as stale
             if alive:
-                raise RunLocked(f"{run_dir} is being run by {lock.read_text().strip()} (delete {lock} if not)")
+                raise RunLocked(f"{run_dir} is being run by {lock.read_text().strip()} (delete {lock} if not)") from None
             lock.unlink(missing_ok=True)
             continue
         with os.fdopen(fd, "w") as f:

@@ -53,7 +53,6 @@ bound intervals and violation counts), ``{"t2_settings": {key: {"dist", "cost", 
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import asdict
 from pathlib import Path

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import integrate, optimize
 
-from .distributions import GRAD_DISTS, TwoPoint, LogNormal, abs_isf, scipy_law, tail_moment, tail_prob
+from .distributions import GRAD_DISTS, TwoPoint, LogNormal, abs_isf, scipy_law, tail_moment
 
 
 @dataclass(frozen=True)
