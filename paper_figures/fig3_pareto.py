@@ -6,6 +6,9 @@ test_acc / cum_energy_J), produced by ``cwmp fl --preset paper``.
 One point per (method, mode, sparsity): mean over seeds, error bars min–max over seeds in
 both directions; the points of a method are joined in energy order; dense FedAvg is the
 grey star. Only complete runs are used (partial ones when no run is complete).
+Right panel (when Top-K runs exist): each method's final accuracy minus Top-K's with the
+same seed and sparsity (same partition and initial model, so the pairing removes most of
+the seed spread): small dots per seed, large marker the mean, label the mean energy ratio.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import style
-from .data import FL_COMMAND, MissingResults, figure, load_fl, pct, spread
+from .data import FL_COMMAND, MissingResults, _method_order, figure, load_fl, pct, spread
 
 NAME = "fig3_pareto"
 
@@ -37,7 +40,9 @@ def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None 
     if not lines:
         raise MissingResults(f"{fl.root}: no run has final_test_acc and total_energy_J",
                              f"cwmp fl --preset {fl.preset}")
-    fig, axes = style.new_figure(1, 1, figsize=(6.4, 4.4))
+    paired = _paired_differences(groups)
+    fig, axes = style.new_figure(1, 2 if paired else 1, figsize=(11.0 if paired else 6.4, 4.4),
+                                 **({"gridspec_kw": {"width_ratios": [1.6, 1]}} if paired else {}))
     ax = axes[0, 0]
     for (method, mode), pts in lines.items():
         pts.sort(key=lambda p: p[1])
@@ -61,9 +66,54 @@ def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None 
     style.joules(ax.xaxis)
     ax.set_xlabel("total energy over training, all clients (J, log scale)")
     ax.set_ylabel("final test accuracy (%)")
-    ax.set_title(f"Accuracy–energy Pareto frontier, sparsity 1/5/10/20 % ({fl.describe()})")
+    ax.set_title(f"Accuracy–energy Pareto frontier ({fl.describe()})", fontsize=9.5)
     ax.legend(loc="lower right")
+    if paired:
+        _draw_paired(axes[0, 1], paired)
     style.footer(fig, "; ".join(filter(None, [partial_note, fl.note(), "labels: sparsity ρ"])))
     fig.tight_layout()
     return style.save(fig, out_dir, NAME)
+
+
+def _paired_differences(groups) -> dict[tuple[str, str], list[tuple[float, list[float], float]]]:
+    """(method, mode) -> [(sparsity, per-seed accuracy differences in points, mean energy ratio)] vs Top-K."""
+    topk = {(r.seed, rho): r for (m, mode, rho), runs in groups.items() if m == "topk" and mode == "count"
+            for r in runs}
+    out: dict[tuple[str, str], list[tuple[float, list[float], float]]] = {}
+    for (method, mode, rho), runs in groups.items():
+        if method in ("dense", "topk"):
+            continue
+        pairs = [(r, topk[(r.seed, rho)]) for r in runs if (r.seed, rho) in topk
+                 and None not in (r.final_acc, topk[(r.seed, rho)].final_acc)]
+        if pairs:
+            ratios = [a.total_energy_J / b.total_energy_J for a, b in pairs if a.total_energy_J and b.total_energy_J]
+            out.setdefault((method, mode), []).append(
+                (rho, [a.final_acc - b.final_acc for a, b in pairs], spread(ratios)[0]))
+    return out
+
+
+def _draw_paired(ax, paired) -> None:
+    import numpy as np
+
+    keys = sorted(paired, key=lambda k: (k[1] != "count", _method_order(k[0])))
+    width = 0.8 / max(len(keys), 1)
+    rhos = sorted({rho for pts in paired.values() for rho, _, _ in pts})
+    for j, (method, mode) in enumerate(keys):
+        col = style.color(method)
+        budget = mode == "budget"
+        for rho, diffs, ratio in paired[(method, mode)]:
+            x = rhos.index(rho) + (j - (len(keys) - 1) / 2) * width
+            ax.scatter([x] * len(diffs), diffs, s=9, color=col, alpha=0.6, zorder=3)
+            ax.plot([x], [np.mean(diffs)], marker="s" if budget else "o", ms=7, color=col,
+                    mfc="white" if budget else col, ls="none", zorder=4,
+                    label=style.label(method) + (" (budget)" if budget else ""))
+            ax.annotate(f"×{ratio:.2f}", (x, np.mean(diffs)), xytext=(0, 7), textcoords="offset points",
+                        ha="center", fontsize=6, color=col)
+    ax.axhline(0, color="#444444", lw=0.8)
+    ax.set_xticks(range(len(rhos)), [pct(r) for r in rhos])
+    ax.set_xlabel("sparsity ρ (Top-K pair: same seed and ρ)")
+    ax.set_ylabel("final accuracy − Top-K's (points)")
+    ax.set_title("Paired by seed vs Top-K; ×: energy / Top-K's", fontsize=9.5)
+    handles, labels = style.unique_legend([ax])
+    ax.legend(handles, labels, loc="best", fontsize=7)
 

@@ -269,3 +269,27 @@ def test_dense_only_sweep_skips_the_comparison_figures(tmp_path, capsys):
     assert cli.main(["--results", str(tmp_path), "--out", str(out), "--only", "2"]) == 0
     assert "no sparsified runs under" in capsys.readouterr().out
     assert sorted(_pngs(out)) == [1, 2]
+
+
+def test_fig3_paired_differences_match_hand_values():
+    """Oracle: differences and energy ratios written out by hand for two seeds."""
+    from pathlib import Path
+
+    from paper_figures.data import Run
+    from paper_figures.fig3_pareto import _paired_differences
+
+    def run(method, mode, rho, seed, acc, energy):
+        return Run(f"{method}_{seed}", method, mode, rho, seed, True, [], acc, energy, Path("."))
+
+    groups = {
+        ("topk", "count", 0.1): [run("topk", "count", 0.1, 0, 50.0, 2.0), run("topk", "count", 0.1, 1, 54.0, 4.0)],
+        ("cwmp-l2", "count", 0.1): [run("cwmp-l2", "count", 0.1, 0, 51.0, 1.0),
+                                    run("cwmp-l2", "count", 0.1, 1, 53.5, 3.0)],
+        ("cwmp-l2", "count", 0.05): [run("cwmp-l2", "count", 0.05, 0, 40.0, 0.5)],  # no Top-K partner
+        ("dense", "count", 1.0): [run("dense", "count", 1.0, 0, 60.0, 20.0)],
+    }
+    out = _paired_differences(groups)
+    assert list(out) == [("cwmp-l2", "count")]
+    ((rho, diffs, ratio),) = out[("cwmp-l2", "count")]
+    assert rho == 0.1 and diffs == pytest.approx([1.0, -0.5], abs=1e-12)
+    assert ratio == pytest.approx((1.0 / 2.0 + 3.0 / 4.0) / 2, rel=1e-12)
