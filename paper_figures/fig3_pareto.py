@@ -8,7 +8,8 @@ both directions; the points of a method are joined in energy order; dense FedAvg
 grey star. Only complete runs are used (partial ones when no run is complete).
 Right panel (when Top-K runs exist): each method's final accuracy minus Top-K's with the
 same seed and sparsity (same partition and initial model, so the pairing removes most of
-the seed spread): small dots per seed, large marker the mean, label the mean energy ratio.
+the seed spread): small dots per seed, large marker the mean, label the mean energy ratio;
+symlog y axis (linear within ±1 point) so a collapse and a sub-point gain both show.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from . import style
 from .data import FL_COMMAND, MissingResults, _method_order, figure, load_fl, pct, spread
 
 NAME = "fig3_pareto"
+_LABEL_OFFSETS = [(4, -9, "left"), (-5, 5, "right"), (5, 5, "left"), (-5, -10, "right")]
 
 
 @figure(3, FL_COMMAND)
@@ -59,9 +61,11 @@ def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None 
                      mfc="white" if budget else col, ls=":" if budget else "-", capsize=2,
                      label=style.label(method) + (" (budget mode)" if budget else ""))
         if not budget:
+            # one label corner per method so labels of coinciding points (10 %, 20 %) stay apart
+            dx, dy, ha = _LABEL_OFFSETS[_method_order(method)[0] % len(_LABEL_OFFSETS)]
             for r_, x_, y_ in zip(rho, e, a):
-                ax.annotate(pct(r_), (x_, y_), xytext=(4, -9), textcoords="offset points", fontsize=6.5,
-                            color=col)
+                ax.annotate(pct(r_), (x_, y_), xytext=(dx, dy), textcoords="offset points", fontsize=6.5,
+                            color=col, ha=ha)
     ax.set_xscale("log")
     style.joules(ax.xaxis)
     ax.set_xlabel("total energy over training, all clients (J, log scale)")
@@ -107,12 +111,22 @@ def _draw_paired(ax, paired) -> None:
             ax.plot([x], [np.mean(diffs)], marker="s" if budget else "o", ms=7, color=col,
                     mfc="white" if budget else col, ls="none", zorder=4,
                     label=style.label(method) + (" (budget)" if budget else ""))
-            ax.annotate(f"×{ratio:.2f}", (x, np.mean(diffs)), xytext=(0, 7), textcoords="offset points",
-                        ha="center", fontsize=6, color=col)
+            # alternate above/below so neighbouring labels at one sparsity do not collide
+            ax.annotate(f"×{ratio:.2f}", (x, np.mean(diffs)), xytext=(0, 7 if j % 2 == 0 else -12),
+                        textcoords="offset points", ha="center", fontsize=6, color=col)
     ax.axhline(0, color="#444444", lw=0.8)
+    # symlog: a collapse of tens of points and a sub-point gain must both stay readable
+    ax.set_yscale("symlog", linthresh=1.0)
+    alld = [d for pts in paired.values() for _, diffs, _ in pts for d in diffs]
+    lo, hi = min(min(alld), -1.0), max(max(alld), 1.0)
+    ax.set_ylim(lo * 1.6 if lo < -1 else lo - 0.5, hi * 1.6 if hi > 1 else hi + 0.5)
+    ticks = [t for t in (-100, -30, -10, -3, -1, -0.5, 0, 0.5, 1, 3, 10, 30) if lo * 1.6 <= t <= hi * 1.6]
+    ax.set_yticks(ticks, [f"{t:+g}" if t else "0" for t in ticks])
+    ax.minorticks_off()
+    ax.grid(True, which="major", axis="y", alpha=0.3)
     ax.set_xticks(range(len(rhos)), [pct(r) for r in rhos])
     ax.set_xlabel("sparsity ρ (Top-K pair: same seed and ρ)")
-    ax.set_ylabel("final accuracy − Top-K's (points)")
+    ax.set_ylabel("final accuracy − Top-K's (points, symlog)")
     ax.set_title("Paired by seed vs Top-K; ×: energy / Top-K's", fontsize=9.5)
     handles, labels = style.unique_legend([ax])
     ax.legend(handles, labels, loc="best", fontsize=7)
