@@ -163,9 +163,20 @@ def top_legend(fig, handles, labels, title: str, ncol: int = 4) -> None:
 
 def joules(axis, nbins: int | None = None) -> None:
     """SI-prefixed joule ticks (µJ, mJ, ...) on an x or y axis (at most nbins ticks on a linear axis)."""
-    from matplotlib.ticker import EngFormatter, MaxNLocator
+    from matplotlib.ticker import EngFormatter, LogFormatter, MaxNLocator
 
-    axis.set_major_formatter(EngFormatter(unit="J", sep=" "))
+    eng = EngFormatter(unit="J", sep=" ")
+    if axis.get_scale() == "log":
+        # LogFormatter decides which ticks get a label (minor ones too when the axis spans
+        # under about a decade); the label itself is SI-prefixed, never "4×10⁻³"
+        class _EngLog(LogFormatter):
+            def _num_to_string(self, x, vmin, vmax):
+                return eng(x)
+
+        axis.set_major_formatter(_EngLog(labelOnlyBase=False))
+        axis.set_minor_formatter(_EngLog(labelOnlyBase=False))
+        return
+    axis.set_major_formatter(eng)
     if nbins:
         axis.set_major_locator(MaxNLocator(nbins))
 
