@@ -7,6 +7,8 @@ to memory tiers, so the two models get different per-coordinate costs.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -89,12 +91,35 @@ class ResNet18(nn.Module):
 
 
 def build_model(name: str, seed: int, num_classes: int = 10) -> nn.Module:
-    """A freshly initialised model; the init depends only on ``seed`` (global RNG restored)."""
+    """A freshly initialised model; the init depends only on ``seed``.
+
+    Built on the meta device and initialised from ``torch.Generator().manual_seed(seed)``
+    (global RNG untouched), with PyTorch's default rules in construction order, so the
+    weights are bit-identical to ``torch.manual_seed(seed); Model()``.
+    """
     if name not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {name!r}")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return CompactCNN(num_classes) if name == "cnn" else ResNet18(num_classes)
+    with torch.device("meta"):
+        model = CompactCNN(num_classes) if name == "cnn" else ResNet18(num_classes)
+    model = model.to_empty(device="cpu")
+    _default_init_(model, torch.Generator().manual_seed(seed))
+    return model
+
+
+def _default_init_(model: nn.Module, gen: torch.Generator) -> None:
+    """PyTorch's default ``reset_parameters`` for every layer, drawing from ``gen``."""
+    for mod in model.modules():
+        if isinstance(mod, (nn.Conv2d, nn.Linear)):
+            # nn.Conv2d / nn.Linear.reset_parameters: kaiming_uniform(a=sqrt 5), bias U(+-1/sqrt fan_in)
+            nn.init.kaiming_uniform_(mod.weight, a=math.sqrt(5), generator=gen)
+            if mod.bias is not None:
+                fan_in, _ = nn.init._calculate_fan_in_and_fan_out(mod.weight)
+                bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+                nn.init.uniform_(mod.bias, -bound, bound, generator=gen)
+        elif isinstance(mod, (nn.BatchNorm2d, nn.GroupNorm, nn.LayerNorm)):
+            mod.reset_parameters()  # deterministic: ones, zeros, fresh running stats
+        elif any(True for _ in mod.parameters(recurse=False)) or any(True for _ in mod.buffers(recurse=False)):
+            raise TypeError(f"no init rule for {type(mod).__name__}: its tensors would stay uninitialised")
 
 
 def layer_kind(module: nn.Module) -> str:

@@ -170,6 +170,23 @@ def test_models_forward():
     assert torch.equal(flat_params(a), flat_params(b))
 
 
+@pytest.mark.parametrize("name", ["cnn", "resnet18"])
+def test_build_model_matches_torch_default_init_without_touching_global_rng(name):
+    """Oracle: torch's own reset_parameters under torch.manual_seed (the committed runs' init)."""
+    from fl_validation.model import CompactCNN, ResNet18
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(7)
+        want = (CompactCNN() if name == "cnn" else ResNet18()).state_dict()
+    before = torch.get_rng_state()
+    got = build_model(name, 7).state_dict()
+    assert torch.equal(torch.get_rng_state(), before)  # global RNG neither read-advanced nor reseeded
+    assert got.keys() == want.keys()
+    for k in want:
+        assert torch.equal(got[k], want[k]), k  # bitwise: committed results stay reproducible
+    assert not torch.equal(flat_params(build_model(name, 8)), flat_params(build_model(name, 7)))
+
+
 # -------------------------------------------------------------------- the loop
 
 
