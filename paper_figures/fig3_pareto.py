@@ -119,8 +119,9 @@ def _draw_paired(ax, paired) -> None:
     ax.set_yscale("symlog", linthresh=1.0)
     alld = [d for pts in paired.values() for _, diffs, _ in pts for d in diffs]
     lo, hi = min(min(alld), -1.0), max(max(alld), 1.0)
-    ax.set_ylim(lo * 1.6 if lo < -1 else lo - 0.5, hi * 1.6 if hi > 1 else hi + 0.5)
-    ticks = [t for t in (-100, -30, -10, -3, -1, -0.5, 0, 0.5, 1, 3, 10, 30) if lo * 1.6 <= t <= hi * 1.6]
+    ymin, ymax = (lo * 1.6 if lo < -1 else lo - 0.5), (hi * 1.6 if hi > 1 else hi + 0.5)
+    ax.set_ylim(ymin, ymax)
+    ticks = [t for t in (-100, -30, -10, -3, -1, -0.5, 0, 0.5, 1, 3, 10, 30) if ymin <= t <= ymax]
     ax.set_yticks(ticks, [f"{t:+g}" if t else "0" for t in ticks])
     ax.minorticks_off()
     ax.grid(True, which="major", axis="y", alpha=0.3)
