@@ -87,6 +87,18 @@ def git_commit(cwd: str | os.PathLike[str] | None = None) -> str | None:
         return None
 
 
+def _cpu_model() -> str | None:
+    """The processor's model name (Linux /proc/cpuinfo), or None elsewhere."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip() or None
+    except OSError:
+        pass
+    return None
+
+
 def environment_info() -> dict[str, Any]:
     """Versions, machine and commit: stored beside every result file."""
     info: dict[str, Any] = {
@@ -94,6 +106,10 @@ def environment_info() -> dict[str, Any]:
         "platform": platform.platform(),
         "machine": platform.machine(),
         "processor": platform.processor() or None,
+        # The CPU model and its vector ISA decide the last bits of float kernels:
+        # runs are bitwise reproducible only on the same model/ISA (see
+        # docs/REPRODUCIBILITY.md), so both are recorded.
+        "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "git_commit": git_commit(),
         "packages": {name: _version(name) for name in
@@ -104,6 +120,7 @@ def environment_info() -> dict[str, Any]:
         import torch
 
         info["torch_threads"] = torch.get_num_threads()
+        info["torch_cpu_capability"] = torch.backends.cpu.get_cpu_capability()
         info["cuda"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     except ImportError:
         pass

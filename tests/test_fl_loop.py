@@ -330,9 +330,16 @@ def test_loop_learns_separable_data(tmp_path):
 def test_presets_and_run_ids():
     paper = PRESETS["paper"].configs()
     ids = [c.run_id for c in paper]
-    assert len(ids) == len(set(ids)) == 30
+    # 30 committed 2-seed runs + 51 of the matched-energy sweep (issue "The FL verdict"):
+    # seeds 0-4 x (dense + Top-K x 4 + 2 CWMP scores x budget x 4) = 65, + count-mode CWMP 2 x 4 x 2 = 16.
+    assert len(ids) == len(set(ids)) == 81
     assert "cwmp-l2_count_s0.10_seed0" in ids and "dense_seed1" in ids and "cwmp-paper_budget_s0.10_seed1" in ids
+    assert "cwmp-l2_count_s0.10_seed2" not in ids and "dense_seed4" in ids and "cwmp-paper_budget_s0.01_seed4" in ids
     assert {c.sparsity for c in paper if c.mode == "count" and c.method != "dense"} == {0.01, 0.05, 0.10, 0.20}
+    assert {c.sparsity for c in paper if c.mode == "budget"} == {0.01, 0.05, 0.10, 0.20}
+    assert {c.seed for c in paper if c.mode == "count" and c.method.startswith("cwmp")} == {0, 1}
+    # A seed restriction intersects with the seeds asked for.
+    assert [c.run_id for c in PRESETS["paper"].configs(seeds=(3,)) if c.method == "cwmp-l2" and c.mode == "count"] == []
     assert all(c.model == "cnn" and c.n_clients == 10 and c.alpha == 0.5 for c in paper)
     assert tiny_cfg(method="dense", sparsity=1.0).run_id == "dense_seed0"
     assert tiny_cfg(method="random-k", sparsity=0.005, seed=3).run_id == "random-k_count_s0.005_seed3"
@@ -507,3 +514,43 @@ def test_cwmp_exact_records_greedy_vs_exact(setup, mode):
     assert cmp_["exact_value"] <= greedy.upper_bound * (1 + 1e-12) if mode == "budget" else True
     assert 0 < cmp_["value_ratio"] <= 1 + 1e-12 and 0 <= cmp_["mask_jaccard"] <= 1
     assert float(c[res.mask.numpy()].sum()) <= cmp_["budget_J"] * (1 + 1e-12)
+
+
+def _two_class_opt(v: np.ndarray, c: np.ndarray, B: float) -> float:
+    """Oracle for P with two cost values: for every count n1 of the cheap class (its
+    n1 largest values), fill the rest of B with the dear class's largest values."""
+    vals = np.unique(c)
+    assert len(vals) == 2
+    pre = [np.concatenate([[0.0], np.cumsum(np.sort(v[c == x])[::-1])]) for x in vals]
+    best = 0.0
+    for n1 in range(len(pre[0])):
+        rest = B - n1 * vals[0]
+        if rest < -1e-18 * B:
+            break
+        n2 = min(len(pre[1]) - 1, int(np.floor(rest / vals[1] * (1 + 1e-12))))
+        best = max(best, pre[0][n1] + pre[1][n2])
+    return best
+
+
+@pytest.mark.parametrize("method", ["cwmp-l2", "cwmp-paper"])
+def test_budget_mode_logs_the_exact_optimum_without_changing_the_selection(setup, method):
+    """Every budget-mode client-round logs exact OPT of P (oracle: per-class prefix enumeration);
+    greedy/exact ratio <= 1; the mask equals the run with the reference switched off."""
+    cost, g, c_t, ids = setup
+    g = g[: D_CNN].clone()
+    on = sparsify(g, tiny_cfg(method=method, mode="budget", sparsity=0.05), cost, c_t, ids, None)
+    off = sparsify(g, tiny_cfg(method=method, mode="budget", sparsity=0.05, exact_reference=False),
+                   cost, c_t, ids, None)
+    assert torch.equal(on.mask, off.mask) and off.stats["exact"] is None
+    ex = on.stats["exact"]
+    assert ex["proven"] and ex["status"] == "optimal"
+    v = (g.double() ** 2).numpy()
+    opt = _two_class_opt(v, cost.costs_torch().double().numpy(), on.stats["budget_J"])
+    assert ex["value"] == pytest.approx(opt, rel=1e-12)
+    greedy = float(v[on.mask.numpy()].sum())
+    assert ex["greedy_value"] == pytest.approx(greedy, rel=1e-12)
+    assert ex["value_ratio"] == pytest.approx(greedy / opt, rel=1e-12) and ex["value_ratio"] <= 1 + 1e-12
+    assert ex["true_gap"] == pytest.approx(1 - greedy / opt, abs=1e-12)
+    assert ex["true_gap"] <= on.stats["certified_gap"] + 1e-12  # the LP certificate bounds the true gap
+    count = sparsify(g, tiny_cfg(method=method, mode="count", sparsity=0.05), cost, c_t, ids, None)
+    assert count.stats["exact"] is None  # count mode: no budget, nothing to compare
