@@ -137,9 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     from .run import run_dir_for, run_status, run_sweep
 
     if ns.summary:
-        from .report import write_summary
+        from .report import SummaryError, write_summary
 
-        md, path = write_summary(Path(ns.results), ns.preset, ns.tag)
+        try:
+            md, path = write_summary(Path(ns.results), ns.preset, ns.tag)
+        except SummaryError as exc:
+            print(f"cwmp fl: --summary: {exc}", file=sys.stderr)
+            return 2
         print(md + (f"\nwritten: {path} (and summary.json)" if path else ""))
         return 0 if path else 1
     preset, configs = select_configs(ns)

@@ -17,14 +17,22 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import FLConfig
 from .dataset import JPEG_CAVEAT
 from .run import RECONSTRUCTION_NOTE
 
 _ORDER = {"dense": 0, "topk": 1, "cwmp-l2": 2, "cwmp-paper": 3, "random-k": 4}
 
 
+class SummaryError(ValueError):
+    """Runs that cannot be pooled or paired (their configs differ outside the sweep axes)."""
+
+
 def collect(preset_dir: Path) -> tuple[list[dict], list[str]]:
-    """(complete metrics dicts, ids of runs present but not complete)."""
+    """(complete metrics dicts, ids of runs present but not complete).
+
+    Each metrics dict gets ``_env``: the run's env.json (machine facts), or {}.
+    """
     done, partial = [], []
     for p in sorted(Path(preset_dir).glob("*/metrics.json")):
         try:
@@ -32,8 +40,47 @@ def collect(preset_dir: Path) -> tuple[list[dict], list[str]]:
         except (OSError, ValueError):
             partial.append(p.parent.name)
             continue
-        (done if m.get("complete") else partial).append(m if m.get("complete") else p.parent.name)
+        if m.get("complete"):
+            try:
+                m["_env"] = json.loads((p.parent / "env.json").read_text())
+            except (OSError, ValueError):
+                m["_env"] = {}
+            done.append(m)
+        else:
+            partial.append(p.parent.name)
     return done, partial
+
+
+def _fixed_part(m: dict) -> dict:
+    """What must agree between runs that are pooled or paired: the config less the sweep axes, and the data."""
+    from .config import SWEEP_AXES, FLConfig
+
+    ident = FLConfig.from_dict(m["config"]).identity()
+    for k in SWEEP_AXES:
+        ident.pop(k, None)
+    ident["dataset_sha256"] = (m.get("dataset") or {}).get("sha256")
+    return ident
+
+
+def check_compatible(runs: list[dict], where: str = "") -> None:
+    """Raise SummaryError naming every field on which the runs differ outside the sweep axes."""
+    if len(runs) < 2:
+        return
+    fixed = [_fixed_part(m) for m in runs]
+    keys = sorted(set().union(*fixed))
+    diffs = []
+    for k in keys:
+        vals: dict[str, list[str]] = defaultdict(list)
+        for m, f in zip(runs, fixed):
+            vals[json.dumps(f.get(k), sort_keys=True)].append(m.get("run_id") or FLConfig.from_dict(m["config"]).run_id)
+        if len(vals) > 1:
+            parts = "; ".join(f"{v} ({len(ids)} run{'s' if len(ids) > 1 else ''}, e.g. {ids[0]})"
+                              for v, ids in sorted(vals.items(), key=lambda kv: -len(kv[1])))
+            diffs.append(f"{k} = {parts}")
+    if diffs:
+        raise SummaryError(f"runs{' under ' + where if where else ''} differ outside the sweep axes "
+                           f"(method, mode, sparsity, seed), so they are not pooled or paired: "
+                           + " | ".join(diffs) + "; put differing runs under separate --tag folders")
 
 
 LAST_N = 5  # rounds averaged for the "last-5" accuracy: non-IID FedAvg accuracy moves ~1 point round to round
@@ -46,9 +93,15 @@ def _last_n_acc(m: dict, n: int = LAST_N) -> float | None:
 
 
 def _stats(xs: list[float]) -> dict:
+    """Mean, sample std (None for one value: no spread to report), min, max, n."""
     a = np.asarray(xs, dtype=float)
-    return {"mean": float(a.mean()), "std": float(a.std(ddof=1)) if len(a) > 1 else 0.0,
-            "min": float(a.min()), "max": float(a.max())}
+    return {"mean": float(a.mean()), "std": float(a.std(ddof=1)) if len(a) > 1 else None,
+            "min": float(a.min()), "max": float(a.max()), "n": int(a.size)}
+
+
+def _spread(s: dict, scale: float = 1.0, fmt: str = ".4f") -> str:
+    """'+- std', or '(n = 1, no spread)' for a single value."""
+    return f"+- {scale * s['std']:{fmt}}" if s.get("std") is not None else "(n = 1, no spread)"
 
 
 def summarize(runs: list[dict]) -> list[dict]:
@@ -90,13 +143,32 @@ def summarize(runs: list[dict]) -> list[dict]:
     return rows
 
 
-def _interp_log_energy(points: list[tuple[float, float]], energy: float) -> float | None:
-    """Accuracy of the piecewise-linear (in log energy) curve through ``points`` at ``energy``; None outside."""
+INTERPOLANTS = ("linear", "pchip")
+# The matched-energy column of the table: linear in log energy (the committed
+# README numbers use it). Over a concave accuracy-energy curve a chord lies below
+# the curve, which slightly favours the method compared; the shape-preserving
+# PCHIP interpolant (scipy) is reported beside it as the check.
+TABLE_INTERPOLANT = "linear"
+
+
+def _interp_log_energy(points: list[tuple[float, float]], energy: float, kind: str = "linear") -> float | None:
+    """Accuracy of the curve through ``points`` (in log energy) at ``energy``; None outside their range.
+
+    ``kind``: ``linear`` (piecewise linear in log energy) or ``pchip``
+    (scipy's monotone cubic PchipInterpolator in log energy).
+    """
     pts = sorted(points)
     if len(pts) < 2 or not pts[0][0] <= energy <= pts[-1][0]:
         return None
     le = np.log([e for e, _ in pts])
-    return float(np.interp(np.log(energy), le, [a for _, a in pts]))
+    acc = [a for _, a in pts]
+    if kind == "linear":
+        return float(np.interp(np.log(energy), le, acc))
+    if kind == "pchip":
+        from scipy.interpolate import PchipInterpolator
+
+        return float(PchipInterpolator(le, acc)(np.log(energy)))
+    raise ValueError(f"interpolant must be one of {INTERPOLANTS}, got {kind!r}")
 
 
 def compare_to_topk(runs: list[dict]) -> list[dict]:
@@ -131,9 +203,13 @@ def compare_to_topk(runs: list[dict]) -> list[dict]:
         if not pairs:
             continue
         last = [(_last_n_acc(a), _last_n_acc(b)) for a, b in pairs]
-        matched = [(a["final_test_acc"] - ref) if (ref := _interp_log_energy(curves[a["config"]["seed"]],
-                                                                           a["total_energy_J"])) is not None
-                   else None for a, _ in pairs]
+
+        def matched_for(kind: str) -> list[float | None]:
+            return [(a["final_test_acc"] - ref) if (ref := _interp_log_energy(
+                curves[a["config"]["seed"]], a["total_energy_J"], kind)) is not None else None for a, _ in pairs]
+
+        matched = matched_for("linear")
+        matched_p = matched_for("pchip")
         out.append({
             "method": method, "mode": mode, "sparsity": rho,
             "seeds": [a["config"]["seed"] for a, _ in pairs],
@@ -142,6 +218,8 @@ def compare_to_topk(runs: list[dict]) -> list[dict]:
             "energy_ratio": _stats([a["total_energy_J"] / b["total_energy_J"] for a, b in pairs]),
             "d_acc_matched_energy": (_stats([x for x in matched if x is not None])
                                      if any(x is not None for x in matched) else None),
+            "d_acc_matched_energy_pchip": (_stats([x for x in matched_p if x is not None])
+                                           if any(x is not None for x in matched_p) else None),
             "matched_energy_seeds": sum(x is not None for x in matched),
         })
     out.sort(key=lambda r: (_ORDER.get(r["method"], 9), r["method"], r["mode"] != "count", r["sparsity"]))
@@ -149,7 +227,7 @@ def compare_to_topk(runs: list[dict]) -> list[dict]:
 
 
 def _pm(s: dict | None, scale: float = 1.0, fmt: str = "+.2f") -> str:
-    return "-" if s is None else f"{scale * s['mean']:{fmt}} +- {scale * s['std']:.2f}"
+    return "-" if s is None else f"{scale * s['mean']:{fmt}} {_spread(s, scale, '.2f')}"
 
 
 def format_markdown(rows: list[dict], runs: list[dict], partial: list[str], preset: str,
@@ -177,47 +255,130 @@ def format_markdown(rows: list[dict], runs: list[dict], partial: list[str], pres
         cpu = f"{r['cpu_s_per_round']['mean']:.1f}" if r["cpu_s_per_round"] else "-"
         rel = f"{100 * r['energy_vs_dense']:.2f} %" if r["energy_vs_dense"] is not None else "-"
         l5 = r.get("last5_test_acc")
-        l5s = f"{l5['mean']:.4f} +- {l5['std']:.4f}" if l5 else "-"
+        l5s = f"{l5['mean']:.4f} {_spread(l5)}" if l5 else "-"
         lines.append(
             f"| {r['method']}{' *' if r['pareto'] else ''} | {r['mode']} | {r['sparsity']:g} | {len(r['seeds'])} | "
-            f"{acc['mean']:.4f} +- {acc['std']:.4f} | {l5s} | {en['mean']:.4g} +- {en['std']:.2g} | {rel} | "
+            f"{acc['mean']:.4f} {_spread(acc)} | {l5s} | {en['mean']:.4g} {_spread(en, fmt='.2g')} | {rel} | "
             f"{r['total_bytes']['mean'] / 1e6:.2f} | {r['wall_s_per_round']['mean']:.1f} | {cpu} |")
     if paired:
         lines += ["", "## Against Top-K, seed by seed", "",
                   "Differences in accuracy points (mean +- sample std over the paired seeds). Same sparsity: the "
                   "Top-K run with the same seed and sparsity (budget mode spends, each round, what Top-K at that sparsity "
                   "would spend on the same update). "
-                  "At matched energy: Top-K's accuracy at the same total energy, interpolated (linear in log energy) "
-                  "on that seed's Top-K runs over all swept sparsities; '-' when outside them. "
+                  "At matched energy: Top-K's accuracy at the same total energy, interpolated in log energy "
+                  "on that seed's Top-K runs over all swept sparsities; '-' when outside them. The column the "
+                  f"verdicts quote uses the {TABLE_INTERPOLANT} interpolant; the shape-preserving PCHIP "
+                  "interpolant is beside it (a chord under a concave curve slightly favours the method compared). "
                   "A gap inside the seed spread is not a win.", "",
                   "| method | mode | sparsity | seeds | d final acc (pts) | d last-5 acc (pts) | energy / Top-K "
-                  "| d acc at matched energy (pts) |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|"]
+                  "| d acc at matched energy, linear (pts) | same, PCHIP (pts) |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
         for r in paired:
             er = r["energy_ratio"]
             me = r["d_acc_matched_energy"]
             mes = f"{_pm(me, 100)} (n={r['matched_energy_seeds']})" if me else "-"
+            mep = _pm(r.get("d_acc_matched_energy_pchip"), 100)
             lines.append(
                 f"| {r['method']} | {r['mode']} | {r['sparsity']:g} | {len(r['seeds'])} | {_pm(r['d_final_acc'], 100)} "
-                f"| {_pm(r['d_last5_acc'], 100)} | {er['mean']:.3f} +- {er['std']:.3f} "
-                f"| {mes} |")
+                f"| {_pm(r['d_last5_acc'], 100)} | {er['mean']:.3f} {_spread(er, fmt='.3f')} "
+                f"| {mes} | {mep} |")
     if partial:
         lines += ["", f"Not complete (left out): {', '.join(sorted(partial))}"]
     return "\n".join(lines) + "\n"
 
 
+def _ci(x: list | None) -> str:
+    return "-" if not x else f"[{x[0]:+.2f}, {x[1]:+.2f}]"
+
+
+def format_verdict(claims: list[dict], targets: list[dict], gve: list[dict]) -> str:
+    """Markdown: the F1 rows, energy to target accuracy, greedy vs exact on the real updates."""
+    from .verdict import F1_RULE
+
+    lines = ["", "## F1 at matched energy (docs/THEORY.md section 6)", "", F1_RULE, "",
+             "| claim | status | sparsity | pairs | seeds | mean d (pts) | 95 % t-interval | 95 % bootstrap "
+             "| energy ratio | cross-machine pairs |",
+             "|---|---|---:|---:|---|---:|---:|---:|---:|---:|"]
+    for c in claims:
+        st = c["status"] + ("" if c["complete"] else f" (interim: {c['interim_status']})")
+        for e in c["levels"]:
+            dm = "-" if e["delta_mean_pts"] is None else f"{e['delta_mean_pts']:+.2f}"
+            er = "-" if e["energy_ratio"] is None else f"{e['energy_ratio']:.4f}"
+            flag = f" (outside 2 %: seeds {e['energy_ratio_outside_2pct']})" if e["energy_ratio_outside_2pct"] else ""
+            lines.append(f"| {c['id']} | {st} | {e['sparsity']:g} | {e['n_pairs']} | "
+                         f"{','.join(map(str, e['seeds'])) or '-'} | {dm} | {_ci(e['ci95_pts'])} | "
+                         f"{_ci(e['bootstrap95_pts'])} | {er}{flag} | {e['cross_machine_pairs']} |")
+        if c.get("note"):
+            lines += ["", f"{c['id']}: {c['note']}."]
+    if targets:
+        lines += ["", "## Energy to a target test accuracy", "",
+                  "Cumulative energy at the first round whose test accuracy reaches the target: median over seeds "
+                  "(a seed that never reaches it counts as infinite, so '-' when half or more never do), range over "
+                  "the seeds that reached it, and seeds reached / seeds.", "",
+                  "| target | method | mode | sparsity | median (J) | range (J) | reached |",
+                  "|---:|---|---|---:|---:|---:|---:|"]
+        for t in targets:
+            for r in t["rows"]:
+                med = "-" if r["median_J"] is None else f"{r['median_J']:.4g}"
+                rng = "-" if r["min_J"] is None else f"{r['min_J']:.3g} - {r['max_J']:.3g}"
+                lines.append(f"| {100 * t['target_acc']:g} % | {r['method']} | {r['mode']} | {r['sparsity']:g} | "
+                             f"{med} | {rng} | {r['n_reached']}/{r['n_seeds']} |")
+        lines += ["", "Best over sparsity (the least median energy at which each method reaches the target):", "",
+                  "| target | " + " | ".join(sorted({k for t in targets for k in t["best_over_sparsity"]})) + " |",
+                  "|---:|" + "---:|" * len({k for t in targets for k in t["best_over_sparsity"]})]
+        keys = sorted({k for t in targets for k in t["best_over_sparsity"]})
+        for t in targets:
+            b = t["best_over_sparsity"]
+            cells = [f"{b[k]['median_J']:.4g} J at {b[k]['sparsity']:g}" if k in b else "never" for k in keys]
+            lines.append(f"| {100 * t['target_acc']:g} % | " + " | ".join(cells) + " |")
+    if gve:
+        lines += ["", "## Greedy vs exact on the real updates (budget mode, C9 cost-class solver)", "",
+                  "Per client-round, P solved exactly for the same update and budget (solvers core); "
+                  "value ratio = greedy / exact retained squared norm.", "",
+                  "| method | sparsity | seeds | solves | proven | min ratio | mean ratio | max true gap "
+                  "| mean certified gap | exact s (median) |",
+                  "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for g in gve:
+            tg = "-" if g["true_gap_max"] is None else f"{g['true_gap_max']:.2e}"
+            cg = "-" if g["certified_gap_mean"] is None else f"{g['certified_gap_mean']:.2e}"
+            lines.append(f"| {g['method']} | {g['sparsity']:g} | {','.join(map(str, g['seeds']))} | {g['n_solves']} "
+                         f"| {g['n_proven']} | {g['ratio_min']:.6f} | {g['ratio_mean']:.6f} | {tg} | {cg} "
+                         f"| {g['exact_s_median']:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
+def _public(m: dict) -> dict:
+    return {k: v for k, v in m.items() if not k.startswith("_")}
+
+
 def write_summary(results: Path, preset: str, tag: str = "") -> tuple[str, Path | None]:
-    """Build, write (atomically) and return the markdown summary; None path when nothing is complete."""
+    """Build, write (atomically) and return the markdown summary; None path when nothing is complete.
+
+    Raises SummaryError when the complete runs differ outside the sweep axes.
+    Writes ``summary.json``, ``summary.md`` and, when the folder holds budget-mode
+    runs, ``claims.json`` (F1, F1-paper) next to the runs.
+    """
     from solvers.io import atomic_write_json, atomic_write_text
+
+    from .verdict import energy_to_target_table, f1_claims, greedy_vs_exact, trajectory_frontier
 
     preset_dir = Path(results) / "fl" / (f"{preset}-{tag}" if tag else preset)
     runs, partial = collect(preset_dir)
     if not runs:
         return f"no complete run under {preset_dir}\n", None
+    check_compatible(runs, str(preset_dir))
     rows = summarize(runs)
     paired = compare_to_topk(runs)
-    md = format_markdown(rows, runs, partial, preset, paired)
-    atomic_write_json(preset_dir / "summary.json", {"preset": preset, "rows": rows, "vs_topk": paired,
-                                                    "incomplete": sorted(partial), "note": RECONSTRUCTION_NOTE})
+    has_budget = any(m["config"]["mode"] == "budget" for m in runs)
+    claims = f1_claims(runs) if has_budget else []
+    targets = energy_to_target_table(runs)
+    gve = greedy_vs_exact(runs)
+    md = format_markdown(rows, runs, partial, preset, paired) + format_verdict(claims, targets, gve)
+    atomic_write_json(preset_dir / "summary.json", {
+        "preset": preset, "rows": rows, "vs_topk": paired, "matched_energy_interpolant": TABLE_INTERPOLANT,
+        "f1": claims, "energy_to_target": targets, "frontier": trajectory_frontier(runs),
+        "greedy_vs_exact": gve, "incomplete": sorted(partial), "note": RECONSTRUCTION_NOTE})
+    if claims:
+        atomic_write_json(preset_dir / "claims.json", claims)
     atomic_write_text(preset_dir / "summary.md", md)
     return md, preset_dir / "summary.md"

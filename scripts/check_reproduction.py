@@ -33,6 +33,8 @@ def _diff(a, b, path="") -> list[str]:
         out = []
         for k in sorted(set(a) | set(b)):
             if k not in a or k not in b:
+                if (a.get(k) if k in a else b.get(k)) is None:
+                    continue  # a log field one schema version added, empty here
                 out.append(f"{path}.{k}: only in {'new' if k in a else 'committed'}")
             else:
                 out += _diff(a[k], b[k], f"{path}.{k}")
