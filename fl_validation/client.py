@@ -173,7 +173,7 @@ def sparsify(g: torch.Tensor, cfg, cost, c_t: torch.Tensor, class_ids_t: torch.T
         exact = exact_reference(g, c_t, budget, sel)
     counts = _class_counts(mask, class_ids_t, len(cost.class_names))
     kept = int(counts.sum())
-    energy, e_tx, e_mem = cost.energy(counts)
+    energy, e_tx, e_mem = cost.energy(counts, dense=spec.select is None)
     g64 = g.double()
     total_sq = float((g64 * g64).sum())
     kept_sq = float((g64[mask] ** 2).sum())

@@ -193,10 +193,23 @@ class CostModel:
     def bits_per_coordinate(self) -> int:
         return self.profile.bits_per_coordinate(self.d)
 
-    def energy(self, counts: np.ndarray | list[int]) -> tuple[float, float, float]:
-        """(total, tx, mem) joules for ``counts[j]`` kept coordinates of class j."""
+    @property
+    def dense_tx_per_coordinate(self) -> float:
+        """J per coordinate of a dense upload: its value bits only (no index, as bytes_sent counts it)."""
+        return int(self.profile.value("transmission.value_bits")) * float(self.profile.value("transmission.energy_per_bit"))
+
+    def energy(self, counts: np.ndarray | list[int], dense: bool = False) -> tuple[float, float, float]:
+        """(total, tx, mem) joules for ``counts[j]`` kept coordinates of class j.
+
+        ``dense``: the upload is the whole vector, sent without indices, so the link
+        is charged value bits per coordinate rather than the sparse value + index
+        bits in ``class_tx`` (the memory update is the same).
+        """
         counts = np.asarray(counts, dtype=np.int64)
-        tx = float(np.dot(counts, self.class_tx))
+        if dense:
+            tx = float(counts.sum()) * self.dense_tx_per_coordinate
+        else:
+            tx = float(np.dot(counts, self.class_tx))
         mem = float(np.dot(counts, self.class_mem))
         return tx + mem, tx, mem
 

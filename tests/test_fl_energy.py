@@ -113,3 +113,37 @@ def test_by_size_rule_follows_capacity(tmp_path):
     cm = energy.build_cost_model(parameter_layout(build_model("cnn", 0)), energy.load_profile(_write(tmp_path, small)))
     counts = dict(zip(cm.class_names, cm.class_counts.tolist()))
     assert counts == {"conv/sram": 456, "conv/dram": 2416, "linear/dram": 59134}
+
+
+def test_dense_upload_is_charged_the_bits_it_sends():
+    """Dense sends 32 value bits a coordinate and no index: link energy d*32*e_bit, not d*48*e_bit."""
+    import torch
+
+    from fl_validation.client import sparsify
+    from fl_validation.config import FLConfig
+
+    cm = energy.cost_model_for("cnn", "edge-wifi")
+    e_bit = 283.17e-9
+    counts = cm.class_counts
+    total, tx, mem = cm.energy(counts, dense=True)
+    assert tx == pytest.approx(62006 * 32 * e_bit, rel=1e-12)
+    assert mem == pytest.approx(2872 * SRAM_UPDATE + 59134 * DRAM_UPDATE, rel=1e-12)
+    assert cm.energy(counts)[1] == pytest.approx(62006 * 48 * e_bit, rel=1e-12)  # sparse form: value + index
+    assert cm.bytes_sent(62006, dense=True) * 8 * e_bit == pytest.approx(tx, rel=1e-12)
+    g = torch.randn(62006, generator=torch.Generator().manual_seed(0))
+    res = sparsify(g, FLConfig(method="dense", profile="edge-wifi"), cm, cm.costs_torch(),
+                   torch.from_numpy(cm.class_ids), torch.Generator())
+    assert res.stats["energy_tx_J"] == pytest.approx(tx, rel=1e-12) and res.stats["energy_J"] == pytest.approx(total)
+
+
+def test_on_device_bysize_caches_every_layer_that_fits():
+    """The size rule of on-device's onchip_capacity comment, applied to linear layers too:
+    fc2 (10,164 params, 40.7 kB) and fc3 (850, 3.4 kB) cached, fc1 (48,120, 192 kB) in DRAM."""
+    cm = energy.cost_model_for("cnn", "on-device-bysize")
+    c = cm.costs()
+    n_sram = 2872 + 10164 + 850
+    assert (c == SRAM_UPDATE).sum() == n_sram and (c == DRAM_UPDATE).sum() == 48120
+    mu = (n_sram * SRAM_UPDATE + 48120 * DRAM_UPDATE) / 62006
+    sd = math.sqrt((n_sram * (SRAM_UPDATE - mu) ** 2 + 48120 * (DRAM_UPDATE - mu) ** 2) / 62006)
+    assert cm.cv == pytest.approx(sd / mu, rel=1e-12) and cm.cv == pytest.approx(0.531, abs=5e-4)
+    assert energy.cost_model_for("cnn", "on-device").cv == pytest.approx(0.2184, abs=5e-4)  # unchanged
