@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import settings
 from hypothesis import strategies as st
+
+
+def scaled_examples(factor: float) -> int:
+    """``max_examples`` as a multiple of the loaded hypothesis profile's (tests/conftest.py: ci 60,
+    thorough 1000), so that a profile raises or lowers every property test. conftest.py loads the
+    profile before test modules are imported; an explicit constant would pin the count instead."""
+    return max(1, round(settings().max_examples * factor))
 
 
 @st.composite

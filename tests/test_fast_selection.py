@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 from solvers import cwmp_mask, topk_mask
 from solvers import fast
 from solvers.selection import desc_order, scores
+from tests.strategies import scaled_examples
 
-SETTINGS = dict(deadline=None, max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+# 2.5x the profile's count: 150 under ci (as before), 2500 under thorough
+SETTINGS = dict(deadline=None, max_examples=scaled_examples(2.5), suppress_health_check=[HealthCheck.too_slow])
 
 
 @contextlib.contextmanager

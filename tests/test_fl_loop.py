@@ -29,12 +29,12 @@ from fl_validation.energy import cost_model_for
 from fl_validation.model import build_model
 from fl_validation.server import FedAvgAggregator, flat_params
 from fl_validation.synthetic import make_arrays, write_source
-from solvers import cwmp_mask, random_mask, topk_mask
+from solvers import cwmp_mask, random_mask, solve_lp, topk_mask
 
 SRAM_UPDATE = 2 * 5e-12 + 0.9e-12
 DRAM_UPDATE = 2 * 640e-12 + 0.9e-12
 D_CNN = 62006
-TIMING_KEYS = {"wall_s", "cpu_s", "train_s", "select_s", "eval_s", "wall_s_per_round_mean", "cpu_s_per_round_mean"}
+TIMING_KEYS = {"wall_s", "cpu_s", "train_s", "select_s", "eval_s", "seconds", "wall_s_per_round_mean", "cpu_s_per_round_mean"}
 
 
 def hand_costs() -> np.ndarray:
@@ -324,6 +324,68 @@ def test_loop_learns_separable_data(tmp_path):
     assert m["final_test_acc"] > 0.5  # chance is 0.1
 
 
+def test_fedavg_round_weights_client_updates_by_sample_count(tmp_path, monkeypatch):
+    """One dense round with clients of 10 and 200 samples: the global model afterwards is
+    global + Σ_k n_k/N · update_k, where each update_k is recomputed here by training a copy of
+    the initial model on client k's samples with the loop's generator seed
+    derive_seed(seed, "train", 1, k) through client.local_train (oracle independent of the
+    aggregation at run.py's call site; a uniform 1/2 weighting is far outside the tolerance)."""
+    from fl_validation.client import local_train
+    from fl_validation.dataset import to_nchw_tensor
+
+    sizes = (10, 200)
+    parts = [np.arange(0, sizes[0]), np.arange(sizes[0], sum(sizes))]
+    calls = []
+
+    def fixed_partition(labels, n_clients, alpha, seed, **kw):
+        calls.append(n_clients)
+        assert n_clients == 2 and len(labels) == sum(sizes)
+        return [p.copy() for p in parts]
+
+    monkeypatch.setattr(run_mod, "dirichlet_partition", fixed_partition)
+    data = tiny_data(n_train=sum(sizes), n_test=20, seed=6)
+    cfg = tiny_cfg(method="dense", n_clients=2, rounds=1, device="cpu")
+    m = run_mod.run_one(cfg, tmp_path / "w", data)
+    assert calls == [2]
+    assert [cl["n_samples"] for cl in m["rounds"][0]["clients"]] == list(sizes)
+    assert json.loads((tmp_path / "w" / "config.json").read_text())["partition"]["sizes"] == list(sizes)
+    after = torch.load(tmp_path / "w" / "checkpoint.pt", weights_only=True)["model"]
+
+    # the oracle: initial model, then each client's local training from it, recomputed here
+    init = build_model(cfg.model, run_mod.derive_seed(cfg.seed, "init"))
+    if cfg.channels_last:
+        init = init.to(memory_format=torch.channels_last)
+    assert not any(True for _ in init.buffers())  # the CNN has no buffers: parameters are all of it
+    g0 = flat_params(init).double()
+    x_all = to_nchw_tensor(data.x_train)
+    y_all = torch.from_numpy(data.y_train.astype(np.int64))
+    updates = []
+    prev_threads = torch.get_num_threads()
+    torch.set_num_threads(cfg.threads)
+    try:
+        for k, p in enumerate(parts):
+            local = build_model(cfg.model, run_mod.derive_seed(cfg.seed, "init"))
+            if cfg.channels_last:
+                local = local.to(memory_format=torch.channels_last)
+            gen = torch.Generator().manual_seed(run_mod.derive_seed(cfg.seed, "train", 1, k))
+            _, steps = local_train(local, x_all[torch.from_numpy(p)], y_all[torch.from_numpy(p)], cfg, gen)
+            assert steps == m["rounds"][0]["clients"][k]["steps"] == math.ceil(sizes[k] / cfg.batch_size)
+            updates.append(flat_params(local).double() - g0)
+    finally:
+        torch.set_num_threads(prev_threads)
+    N = sum(sizes)
+    want = g0 + sum(n / N * u for n, u in zip(sizes, updates))
+    model = build_model(cfg.model, 0)
+    model.load_state_dict(after)
+    got = flat_params(model).double()
+    err = float((got - want).abs().max())
+    assert err <= 1e-6 * float(want.abs().max())
+    # the test tells the weightings apart: uniform 1/2 weights are far outside the tolerance
+    uniform = g0 + 0.5 * (updates[0] + updates[1])
+    assert float((got - uniform).abs().max()) > 1e3 * max(err, 1e-9)
+    assert float((updates[0] - updates[1]).abs().max()) > 1e-3
+
+
 # ------------------------------------------------------------------- presets
 
 
@@ -500,20 +562,41 @@ def test_run_lock_refuses_a_live_owner_and_takes_over_a_dead_one(tmp_path):
 
 @pytest.mark.parametrize("mode", ["count", "budget"])
 def test_cwmp_exact_records_greedy_vs_exact(setup, mode):
-    """cwmp-exact keeps the proven optimum of P at CWMP's budget; greedy ≤ exact ≤ LP bound."""
+    """cwmp-exact keeps the proven optimum of P at CWMP's budget; greedy ≤ exact ≤ LP bound.
+
+    Oracles, in both modes: the budget recomputed from the greedy mask and the hand-written
+    costs (count mode: its energy), the per-class prefix enumeration `_two_class_opt` for OPT,
+    and `solvers.solve_lp` (Dantzig) at that budget for the LP bound."""
     cost, g, c_t, ids = setup
     c = hand_costs()
+    v = (g.double() ** 2).numpy()
     res = sparsify(g, tiny_cfg(method="cwmp-exact", mode=mode, sparsity=0.1), cost, c_t, ids, None)
     cmp_ = res.stats["comparison"]
     assert cmp_["exact_status"] == "optimal" and cmp_["exact_proven"]
     assert cmp_["exact_solver"] == "classes"  # two cost values in the CNN on-device profile (C9)
-    greedy = cwmp_mask(g, c_t, k=count_k(0.1, D_CNN)) if mode == "count" else \
-        cwmp_mask(g, c_t, budget=res.stats["budget_J"])
+    k = count_k(0.1, D_CNN)
+    if mode == "count":
+        greedy = cwmp_mask(g, c_t, k=k)
+        # count mode: B is the energy of CWMP's k-coordinate mask (plus the 1e-12 slack)
+        assert int(greedy.mask.sum()) == k
+        assert cmp_["budget_J"] == pytest.approx(float(c[greedy.mask.numpy()].sum()), rel=1e-11)
+    else:
+        greedy = cwmp_mask(g, c_t, budget=res.stats["budget_J"])
+        assert cmp_["budget_J"] == res.stats["budget_J"]
+        assert cmp_["budget_J"] == pytest.approx(float(c[topk_mask(g, k=k).mask.numpy()].sum()), rel=1e-11)
+    B = cmp_["budget_J"]
     assert cmp_["greedy_value"] == pytest.approx(greedy.value, rel=1e-12)
-    assert greedy.value <= cmp_["exact_value"] * (1 + 1e-12)
-    assert cmp_["exact_value"] <= greedy.upper_bound * (1 + 1e-12) if mode == "budget" else True
+    assert cmp_["greedy_value"] == pytest.approx(float(v[greedy.mask.numpy()].sum()), rel=1e-12)
+    opt = _two_class_opt(v, c, B)
+    assert cmp_["exact_value"] == pytest.approx(opt, rel=1e-12)
+    assert cmp_["exact_value"] == pytest.approx(float(v[res.mask.numpy()].sum()), rel=1e-12)
+    lp = solve_lp(g.double().numpy(), c, B)
+    assert greedy.value <= cmp_["exact_value"] * (1 + 1e-12) <= lp.value * (1 + 1e-11)  # greedy ≤ OPT ≤ LP*
+    assert cmp_["value_ratio"] == pytest.approx(greedy.value / opt, rel=1e-12)
     assert 0 < cmp_["value_ratio"] <= 1 + 1e-12 and 0 <= cmp_["mask_jaccard"] <= 1
-    assert float(c[res.mask.numpy()].sum()) <= cmp_["budget_J"] * (1 + 1e-12)
+    gm, em = greedy.mask.numpy(), res.mask.numpy()
+    assert cmp_["mask_jaccard"] == pytest.approx((gm & em).sum() / (gm | em).sum(), rel=1e-12)
+    assert float(c[em].sum()) <= B * (1 + 1e-12)
 
 
 def _two_class_opt(v: np.ndarray, c: np.ndarray, B: float) -> float:

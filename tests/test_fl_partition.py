@@ -8,13 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fl_validation.partition import dirichlet_partition, label_counts, label_skew
+from tests.strategies import scaled_examples
 
 
 def _labels(n: int, seed: int = 0, classes: int = 10) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, classes, n)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=scaled_examples(2 / 3), deadline=None)  # 40 under ci
 @given(n=st.integers(50, 600), clients=st.integers(1, 12), alpha=st.floats(0.05, 50.0), seed=st.integers(0, 2**31))
 def test_every_sample_exactly_once(n, clients, alpha, seed):
     """Property: the client index sets are disjoint, sorted, and cover range(n) exactly once."""
@@ -28,7 +29,7 @@ def test_every_sample_exactly_once(n, clients, alpha, seed):
     assert min(len(p) for p in parts) >= min_size
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=scaled_examples(1 / 3), deadline=None)  # 20 under ci
 @given(seed=st.integers(0, 2**31), alpha=st.sampled_from([0.1, 0.5, 1.0, 10.0]))
 def test_seeded_and_pure(seed, alpha):
     """Property: same arguments give the same partition; the global numpy RNG is untouched."""

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -38,7 +38,6 @@ def test_student_t3_has_no_clt_bound():
     assert math.isinf(b.sd_influence) and b.retained_lo == 0.0 and math.isinf(b.retained_hi)
 
 
-@settings(max_examples=25, deadline=None)
 @given(d1=st.integers(100, 10**6), d2=st.integers(100, 10**6), frac=st.floats(0.05, 0.8))
 def test_bounds_shrink_with_d(d1, d2, frac):
     """Property: both (1-delta) intervals contain the limit and shrink as d grows."""

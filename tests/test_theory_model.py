@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from scipy import integrate, optimize, stats
 
@@ -41,7 +41,6 @@ def test_gaussian_topk_closed_form_2_t_phi():
     assert retained_fraction_topk(0.1, "gaussian") == pytest.approx(closed, rel=1e-13)
 
 
-@settings(max_examples=40, deadline=None)
 @given(rho1=st.floats(1e-6, 1.0), rho2=st.floats(1e-6, 1.0), dist=st.sampled_from(GRAD_DISTS))
 def test_topk_retained_is_increasing_and_above_rho(rho1, rho2, dist):
     """Property: the retained fraction is increasing in rho and at least rho (largest |g| first)."""
@@ -150,7 +149,6 @@ def test_edge_budgets():
     assert math.isnan(cwmp_curve(0.0).efficiency)
 
 
-@settings(max_examples=30, deadline=None)
 @given(frac=st.floats(0.01, 0.99), cv=st.floats(0.0, 1.9), dist=st.sampled_from(GRAD_DISTS))
 def test_t1_dominance_in_the_limit(frac, cv, dist):
     """Property: at equal energy the CWMP limit retains at least Top-K's (T1), equal at CV = 0."""

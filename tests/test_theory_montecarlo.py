@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -51,7 +51,6 @@ def test_mc_estimate_vs_numpy():
     assert e.agrees(2.0, 4.0, 0.2) and not e.agrees(10.0, 4.0, 10.0)
 
 
-@settings(max_examples=40, deadline=None)
 @given(n=st.integers(1, 400), frac=st.floats(0, 1))
 def test_binomial_intervals(n, frac):
     """Property: both intervals contain the point estimate; Clopper-Pearson matches scipy's exact interval."""

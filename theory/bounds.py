@@ -29,6 +29,9 @@ At the population threshold tau, ``r = tau beta + H(tau)``; so
 
 Budget-mode Top-K has influence ``psi_T = (g^2 - (a^2/E[c]) c) 1{|g| >= a}`` (delta
 method), which also gives ``P(CWMP beats Top-K) ~ Phi(sqrt(d) (r_C - r_T) / sd(psi_C - psi_T))``.
+That normal approximation is asymptotic only: it ignores ties and the O(1/d) one-item granularity,
+and the claims report (row T2-pbeat) finds Monte Carlo excluding it at finite d (e.g. d <= 1e4 at
+cost CV 0.02), so it is withdrawn there as a finite-d predictor.
 
 Student-t(3) gradients have E[g^4] = inf: sd(psi) is infinite, the 1/sqrt(d)
 rate fails (the fluctuations are of order d^(-1/3)), and both retained
@@ -126,7 +129,10 @@ def influence_moments(beta: float, dist: str = "gaussian", cost: TwoPoint | LogN
 
 
 def prob_cwmp_beats_topk(d: int, beta: float, dist: str = "gaussian", cost: TwoPoint | LogNormal = DEFAULT_COST) -> float:
-    """Normal approximation of P(R_d^CWMP > R_d^TopK) at equal budget beta d."""
+    """Normal (delta-method) approximation of P(R_d^CWMP > R_d^TopK) at equal budget beta d.
+
+    Asymptotic only; it does not model ties or the one-item granularity and fails at finite d
+    where the gap d (r_C - r_T) is not large against one item's value (claims report row T2-pbeat)."""
     d = _check_d(d)
     mom = influence_moments(beta, dist, cost)
     gap = mom.r_cwmp - mom.r_topk

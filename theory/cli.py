@@ -17,12 +17,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     ns = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
 
-    from .report import console_table, run_report
+    from .report import console_table, fatal_failures, run_report
 
     rows, root = run_report(ns.results, quick=ns.quick, seed=ns.seed, progress=not ns.no_progress)
     print(console_table(rows))
     print(f"\nwritten: {root / 'report.json'}, {root / 'report.md'}")
-    failed = [r.id for r in rows if r.status == "failed"]
+    withdrawn = [r.id for r in rows if r.status == "failed" and r.id not in fatal_failures(rows)]
+    if withdrawn:
+        print(f"failed and withdrawn (reported as failed, not an error of the run): {', '.join(withdrawn)}",
+              file=sys.stderr)
+    failed = fatal_failures(rows)
     if failed:
         print(f"failed claims: {', '.join(failed)}", file=sys.stderr)
         return 1
