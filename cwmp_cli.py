@@ -74,6 +74,8 @@ def reproduce(argv: Sequence[str] | None = None) -> int:
     ]
     if ns.full:
         steps.insert(2, ("bench", ["--results", ns.results]))
+        # Refresh the sweep's summary and its claims.json (F1, F1-paper) before the figures.
+        steps.insert(4, ("fl", ["--preset", "paper", "--summary", "--results", ns.results]))
     failures = []
     for name, step_args in steps:
         t0 = time.perf_counter()
@@ -98,11 +100,33 @@ def _print_summary(results: str, checks: str) -> None:
               Path(results) / "fl", Path(results) / "bench"):
         print(f"  {p}{'' if p.exists() else '  (missing)'}")
     print("  paper_figures/out/  (figures, from the results under " + results + ")")
-    report = Path(checks) / "theory" / "report.json"
-    if report.exists():
-        print("\n=== claims")
-        for row in json.loads(report.read_text()):
-            print(f"  {row['id']:<4} {row['status']:<22} {row['statement'][:70]}")
+    print("\n=== claims")
+    for row in claims_table(checks, results):
+        print(f"  {row['id']:<12} {row['status']:<22} {row['statement'][:70]}")
+
+
+def claims_table(checks: str, results: str) -> list[dict]:
+    """C1-C8 and T1-T3 from the theory report, then F1 and F1-paper from the FL sweep's claims.json.
+
+    Joins result files only (theory never imports fl_validation). An F1 row whose
+    sweep is incomplete shows ``unresolved (interim: ...)``; a missing file one row saying so.
+    """
+    import json
+
+    rows: list[dict] = []
+    for path, what in ((Path(checks) / "theory" / "report.json", "cwmp theory"),
+                       (Path(results) / "fl" / "paper" / "claims.json", "cwmp fl --preset paper --summary")):
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            rows.append({"id": "-", "status": "missing", "statement": f"{path} (made by `{what}`)"})
+            continue
+        for row in data:
+            status = row["status"]
+            if row.get("interim_status") and not row.get("complete", True):
+                status = f"{status} (interim: {row['interim_status']})"
+            rows.append({"id": row["id"], "status": status, "statement": row["statement"]})
+    return rows
 
 
 if __name__ == "__main__":

@@ -49,3 +49,25 @@ def test_reproduce_runs_steps_in_order_and_keeps_committed_results(tmp_path, mon
 def test_reproduce_reports_failed_step(tmp_path, monkeypatch):
     monkeypatch.setattr(cwmp_cli, "_load", lambda entry: (lambda argv: 1 if "solvers" in entry else 0))
     assert cwmp_cli.reproduce(["--results", str(tmp_path)]) == 1
+
+
+def test_claims_table_joins_theory_and_fl_claims(tmp_path):
+    """The claims table users see: theory rows, then F1/F1-paper read from the FL sweep's claims.json."""
+    import json
+
+    import cwmp_cli
+
+    (tmp_path / "theory").mkdir()
+    (tmp_path / "theory" / "report.json").write_text(json.dumps(
+        [{"id": "C1", "status": "verified_numeric", "statement": "feasible"}]))
+    assert [r["status"] for r in cwmp_cli.claims_table(str(tmp_path), str(tmp_path))] == ["verified_numeric",
+                                                                                         "missing"]
+    (tmp_path / "fl" / "paper").mkdir(parents=True)
+    (tmp_path / "fl" / "paper" / "claims.json").write_text(json.dumps([
+        {"id": "F1", "status": "unresolved", "interim_status": "partly_reproduced", "complete": False,
+         "statement": "frontier"},
+        {"id": "F1-paper", "status": "contradicted", "interim_status": "contradicted", "complete": True,
+         "statement": "frontier"}]))
+    rows = cwmp_cli.claims_table(str(tmp_path), str(tmp_path))
+    assert [(r["id"], r["status"]) for r in rows] == [
+        ("C1", "verified_numeric"), ("F1", "unresolved (interim: partly_reproduced)"), ("F1-paper", "contradicted")]
