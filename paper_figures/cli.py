@@ -22,8 +22,10 @@ FIGURES: dict[int, str] = {
     7: "fig7_efficiency_ratio",
     8: "fig8_prob_beats",
     9: "fig9_energy_by_layer",
+    10: "fig10_f1_matched_energy",
+    11: "fig11_greedy_vs_exact",
 }
-FL_FIGURES = {1, 2, 3, 9}
+FL_FIGURES = {1, 2, 3, 9, 10, 11}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", nargs="+", type=int, metavar="N", choices=sorted(FIGURES),
                    help="figure numbers to make (default: all)")
     p.add_argument("--fl-preset", default="paper",
-                   help="FL preset under results/fl/ for figures 1-3 and 9 (default: paper; falls back to "
+                   help="FL preset under results/fl/ for figures 1-3 and 9-11 (default: paper; falls back to "
                         "another preset with runs)")
     return p
 

@@ -275,3 +275,56 @@ def ci_errors(mean, ci95=None, se=None, z: float = 1.96) -> tuple[list[float], l
         e = [z * float(x) if x is not None and math.isfinite(float(x)) else 0.0 for x in se]
         return e, e
     return [0.0] * len(mean), [0.0] * len(mean)
+
+
+# ----------------------------------------------------------------------------- FL summary (verdict)
+
+SUMMARY_COMMAND = "cwmp fl --preset paper --summary"
+
+# two-sided 95 % Student-t quantiles t_{0.975, df} (df = n - 1), so no scipy is needed here
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
+         2.045, 2.042)
+
+
+def t_interval95(values) -> tuple[float, float, float, int]:
+    """(mean, lo, hi, n) of the 95 % Student-t interval of the mean of the finite values;
+    lo = hi = mean when n < 2 (no interval), NaNs when n = 0."""
+    a = np.asarray([v for v in values if v is not None and math.isfinite(v)], float)
+    if a.size == 0:
+        return (math.nan, math.nan, math.nan, 0)
+    m = float(a.mean())
+    if a.size < 2:
+        return (m, m, m, 1)
+    df = a.size - 1
+    t = _T975[df - 1] if df <= len(_T975) else 1.960 + 2.4 / df
+    half = t * float(a.std(ddof=1)) / math.sqrt(a.size)
+    return (m, m - half, m + half, int(a.size))
+
+
+def load_fl_summary(results_dir: str | Path, preset: str | None = "paper", keys: tuple[str, ...] = ()) -> tuple[dict, Path]:
+    """``results/fl/<preset>/summary.json`` (written by ``cwmp fl --preset <preset> --summary``, schema in
+    fl_validation/report.py write_summary and fl_validation/verdict.py), checked for ``keys``.
+
+    Falls back, with a one-line note, to another preset's summary that has all ``keys`` when the
+    requested preset has none.
+    """
+    want = preset or "paper"
+    command = f"cwmp fl --preset {want} --summary"
+    root = Path(results_dir) / "fl"
+    path = root / want / "summary.json"
+    if not path.is_file() and root.is_dir():
+        for d in sorted(p for p in root.iterdir() if p.is_dir() and p.name != want):
+            if (d / "summary.json").is_file():
+                try:
+                    doc = json.loads((d / "summary.json").read_text())
+                except (OSError, ValueError):
+                    continue
+                if isinstance(doc, dict) and all(k in doc for k in keys):
+                    if (root, "summary:" + want) not in _NOTED:
+                        _NOTED.add((root, "summary:" + want))
+                        print(f"note: no {path}; using preset {d.name!r}", flush=True)
+                    return doc, d / "summary.json"
+    doc = read_json(path, command)
+    require(doc, keys, str(path), command)
+    return doc, path

@@ -4,7 +4,8 @@ Input: ``results/fl/<preset>/*/metrics.json`` (keys used: config.method, config.
 config.sparsity, config.seed, final_test_acc, total_energy_J — or the last round's
 test_acc / cum_energy_J), produced by ``cwmp fl --preset paper``.
 One point per (method, mode, sparsity): mean over seeds, error bars min–max over seeds in
-both directions; the points of a method are joined in energy order; dense FedAvg is the
+both directions for count mode; for budget mode (CWMP at Top-K's count-mode energy, at every
+level ρ run) mean ± the 95 % Student-t interval over the seeds present, labelled "ρ, n=seeds"; the points of a method are joined in energy order; dense FedAvg is the
 grey star. Only complete runs are used (partial ones when no run is complete).
 Right panel (when Top-K runs exist): each method's final accuracy minus Top-K's with the
 same seed and sparsity (same partition and initial model, so the pairing removes most of
@@ -17,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import style
-from .data import FL_COMMAND, MissingResults, _method_order, figure, load_fl, pct, spread
+from .data import FL_COMMAND, MissingResults, _method_order, figure, load_fl, pct, spread, t_interval95
 
 NAME = "fig3_pareto"
 _LABEL_OFFSETS = [(4, -9, "left"), (-5, 5, "right"), (5, 5, "left"), (-5, -10, "right")]
@@ -33,12 +34,16 @@ def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None 
         groups = fl.groups()
         partial_note = "PARTIAL runs (none complete)"
     lines: dict[tuple[str, str], list[tuple[float, float, float, float, float, float, float]]] = {}
+    n_seeds: dict[tuple[str, str, float], int] = {}
     for (method, mode, rho), runs in groups.items():
-        e = spread([r.total_energy_J for r in runs])
-        a = spread([r.final_acc for r in runs])
+        # count mode: min–max over seeds; budget mode: mean ± 95 % Student-t interval over seeds
+        stat = t_interval95 if mode == "budget" else spread
+        e = stat([r.total_energy_J for r in runs])
+        a = stat([r.final_acc for r in runs])
         if not (e[3] and a[3]):
             continue
         lines.setdefault((method, mode), []).append((rho, *e[:3], *a[:3]))
+        n_seeds[(method, mode, rho)] = min(e[3], a[3])
     if not lines:
         raise MissingResults(f"{fl.root}: no run has final_test_acc and total_energy_J",
                              f"cwmp fl --preset {fl.preset}")
@@ -58,9 +63,16 @@ def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None 
             continue
         budget = mode == "budget"
         ax.errorbar(e, a, xerr=xerr, yerr=yerr, color=col, marker="s" if budget else "o",
-                     mfc="white" if budget else col, ls=":" if budget else "-", capsize=2,
-                     label=style.label(method) + (" (budget mode)" if budget else ""))
-        if not budget:
+                     mfc="white" if budget else col, ls=":" if budget else "-", capsize=3 if budget else 2,
+                     lw=1.3 if budget else None, elinewidth=1.4 if budget else None,
+                     label=style.label(method) + (" (budget mode, mean ± 95 % t)" if budget else ""))
+        if budget:
+            # ρ and the number of seeds behind each interval, below the point
+            dy = -10 if _method_order(method)[0] % 2 == 0 else -18
+            for r_, x_, y_, lo_ in zip(rho, e, a, alo):
+                ax.annotate(f"{pct(r_)}, n={n_seeds[(method, mode, r_)]}", (x_, lo_), xytext=(0, dy),
+                            textcoords="offset points", fontsize=6.5, color=col, ha="center")
+        else:
             # one label corner per method so labels of coinciding points (10 %, 20 %) stay apart
             dx, dy, ha = _LABEL_OFFSETS[_method_order(method)[0] % len(_LABEL_OFFSETS)]
             for r_, x_, y_ in zip(rho, e, a):
@@ -74,7 +86,9 @@ def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None 
     ax.legend(loc="lower right")
     if paired:
         _draw_paired(axes[0, 1], paired)
-    style.footer(fig, "; ".join(filter(None, [partial_note, fl.note(), "labels: sparsity ρ"])))
+    note = fl.note().replace("; bands: min–max over seeds", "; count-mode bars: min–max over seeds")
+    style.footer(fig, "; ".join(filter(None, [partial_note, note, "budget-mode bars: 95 % Student-t interval of "
+                                              "the mean over its n seeds (none when n = 1)", "labels: sparsity ρ"])))
     fig.tight_layout()
     return style.save(fig, out_dir, NAME)
 

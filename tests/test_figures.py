@@ -17,7 +17,7 @@ import pytest
 
 from paper_figures import cli
 
-ALL = tuple(range(1, 10))
+ALL = tuple(range(1, 12))
 FL_METHODS = (("topk", "count"), ("cwmp-l2", "count"), ("cwmp-paper", "count"), ("random-k", "count"),
               ("cwmp-l2", "budget"))
 SPARSITIES = (0.01, 0.05, 0.1, 0.2)
@@ -52,6 +52,51 @@ def write_fl(root: Path, preset: str = "paper", rounds: int = 5, seeds=(0, 1), d
             _dump(root / "fl" / preset / run_id / "metrics.json",
                   {"schema": "cwmp-fl-metrics/1", "run_id": run_id, "complete": True, "config": cfg,
                    "rounds": recs, "final_test_acc": recs[-1]["test_acc"], "total_energy_J": cum})
+
+
+def write_fl_summary(root: Path, preset: str = "paper") -> None:
+    """summary.json of ``cwmp fl --summary`` (fl_validation/report.py write_summary, verdict.py schema)."""
+    rng = np.random.default_rng(2)
+
+    def level(rho, n):
+        d = list(rng.normal(0.3, 0.6, n))
+        m = float(np.mean(d)) if d else None
+        iv = [m - 0.8, m + 0.8] if n > 1 else None
+        return {"sparsity": rho, "n_pairs": n, "seeds": list(range(n)), "delta_pts": d, "delta_mean_pts": m,
+                "ci95_pts": iv, "bootstrap95_pts": [m - 0.5, m + 0.5] if n > 1 else None,
+                "energy_ratio": 1.001 if n else None}
+
+    f1 = [{"id": cid, "status": "unresolved", "interim_status": "partly_reproduced", "complete": False,
+           "levels": [level(0.01, 0), level(0.05, 2), level(0.1, 5), level(0.2, 1)]} for cid in ("F1", "F1-paper")]
+    targets = []
+    for t in (0.40, 0.45, 0.50, 0.55):
+        rows, best = [], {}
+        for (method, mode), base in ((("topk", "count"), 1e-4), (("cwmp-l2", "budget"), 9e-5),
+                                     (("cwmp-paper", "budget"), 9.5e-5), (("dense", "count"), 5e-3),
+                                     (("random-k", "count"), None)):
+            for rho in ((1.0,) if method == "dense" else SPARSITIES):
+                never = base is None or (t >= 0.55 and rho == 0.01)
+                e = None if never else base * (1 + 10 * rho) * (1 + 4 * (t - 0.4) * 10)
+                per = [None if e is None else e * f for f in (0.9, 1.0, 1.1)]
+                rows.append({"method": method, "mode": mode, "sparsity": rho, "n_seeds": 3,
+                             "n_reached": 0 if e is None else 3, "median_J": e, "min_J": per[0], "max_J": per[2],
+                             "per_seed_J": per})
+                k = f"{method}/{mode}"
+                if e is not None and (k not in best or e < best[k]["median_J"]):
+                    best[k] = {"sparsity": rho, "median_J": e, "n_reached": 3, "n_seeds": 3}
+        targets.append({"target_acc": t, "rows": rows, "best_over_sparsity": best})
+    gve = []
+    for method in ("cwmp-l2", "cwmp-paper"):
+        for rho in (0.05, 0.1):
+            rounds = list(range(1, 6))
+            mean = [1 - 1e-5 * r * (2 if method == "cwmp-paper" else 1) for r in rounds]
+            mins = [1.0] + [m - 2e-5 for m in mean[1:]]  # round 1: greedy optimal everywhere
+            gve.append({"method": method, "sparsity": rho, "seeds": [0, 1], "rounds": rounds,
+                        "ratio_mean_by_round": mean, "ratio_min_by_round": mins, "n_solves": 100, "n_proven": 100,
+                        "ratio_min": min(mins), "ratio_mean": float(np.mean(mean))})
+    _dump(root / "fl" / preset / "summary.json",
+          {"preset": preset, "f1": f1, "energy_to_target": targets, "greedy_vs_exact": gve,
+           "frontier": {"energy_J": [], "methods": {}}})
 
 
 def write_compare(root: Path) -> None:
@@ -140,6 +185,7 @@ def write_theory(root: Path) -> None:
 def synthetic(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("results")
     write_fl(root)
+    write_fl_summary(root)
     write_compare(root)
     write_bench(root)
     write_theory(root)
@@ -183,7 +229,8 @@ def test_missing_results_are_skipped_with_the_command(tmp_path, capsys):
     lines = [ln for ln in capsys.readouterr().out.splitlines() if re.match(r"fig \d+ skipped", ln)]
     assert len(lines) == len(ALL)
     for n, cmd in ((1, "cwmp fl"), (3, "cwmp fl --preset paper"), (4, "cwmp compare"), (5, "cwmp bench"),
-                   (6, "cwmp theory"), (7, "cwmp theory"), (8, "cwmp theory"), (9, "cwmp fl")):
+                   (6, "cwmp theory"), (7, "cwmp theory"), (8, "cwmp theory"), (9, "cwmp fl"),
+                   (10, "cwmp fl --preset paper --summary"), (11, "cwmp fl --preset paper --summary")):
         line = next(ln for ln in lines if ln.startswith(f"fig {n} "))
         assert cmd in line, line
     assert not list(out.glob("*.png"))
@@ -269,6 +316,27 @@ def test_dense_only_sweep_skips_the_comparison_figures(tmp_path, capsys):
     assert cli.main(["--results", str(tmp_path), "--out", str(out), "--only", "2"]) == 0
     assert "no sparsified runs under" in capsys.readouterr().out
     assert sorted(_pngs(out)) == [1, 2]
+
+
+def test_fig11_skips_on_an_empty_greedy_vs_exact(tmp_path, capsys):
+    _dump(tmp_path / "fl" / "paper" / "summary.json", {"f1": [], "energy_to_target": [], "greedy_vs_exact": []})
+    assert cli.main(["--results", str(tmp_path), "--out", str(tmp_path / "o"), "--only", "10", "11"]) == 0
+    printed = capsys.readouterr().out
+    for n in (10, 11):
+        line = next(ln for ln in printed.splitlines() if ln.startswith(f"fig {n} skipped"))
+        assert "--summary" in line, line
+
+
+def test_t_interval95_matches_scipy():
+    from scipy import stats
+
+    from paper_figures.data import t_interval95
+
+    xs = [0.79, -0.09, -0.62, 0.13, 0.89]
+    m, lo, hi, n = t_interval95(xs)
+    half = stats.t.ppf(0.975, 4) * np.std(xs, ddof=1) / math.sqrt(5)
+    assert n == 5 and lo == pytest.approx(m - half, abs=1e-3) and hi == pytest.approx(m + half, abs=1e-3)
+    assert t_interval95([2.0])[1:3] == (2.0, 2.0)
 
 
 def test_fig3_paired_differences_match_hand_values():
