@@ -7,7 +7,10 @@ and imported only when called, so the packages stay independent of each other
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import importlib
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -35,17 +38,84 @@ def _usage() -> str:
     return "\n".join(lines)
 
 
+# Errors of the input (a bad value, a missing or unwritable path): one line, exit 2.
+# DatasetError is a RuntimeError; it is matched only once fl_validation.dataset is loaded
+# (it cannot have been raised before), so this module imports no package eagerly.
+_KNOWN_ERRORS: tuple[type[BaseException], ...] = (
+    ValueError, FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
+_LAZY_KNOWN_ERRORS = (("fl_validation.dataset", "DatasetError"),)
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    lazy = tuple(getattr(sys.modules[m], n) for m, n in _LAZY_KNOWN_ERRORS if m in sys.modules)
+    return _KNOWN_ERRORS + lazy
+
+
+def debug_wanted() -> bool:
+    return os.environ.get("CWMP_DEBUG", "").strip() not in {"", "0", "false", "no"}
+
+
+def _one_line(text: str) -> str:
+    return "; ".join(line.strip() for line in str(text).splitlines() if line.strip())
+
+
+@contextlib.contextmanager
+def _one_line_argparse():
+    """argparse errors as one line (``PROG: message (PROG --help)``), still exit 2."""
+    original = argparse.ArgumentParser.error
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {_one_line(message)} (see {self.prog} --help)\n")
+
+    argparse.ArgumentParser.error = error
+    try:
+        yield
+    finally:
+        argparse.ArgumentParser.error = original
+
+
+def run_command(name: str, func, argv: Sequence[str], debug: bool | None = None) -> int:
+    """The boundary: ``func(argv)``'s exit status; a known error is one stderr line and 2.
+
+    Known errors: ValueError (FLConfig's and the solvers' range checks, ProfileError,
+    UsageError), DatasetError, FileNotFoundError, PermissionError, IsADirectoryError,
+    NotADirectoryError, and SystemExit with a message. With ``debug`` (``--debug``,
+    ``CWMP_DEBUG=1``) they are re-raised with their traceback; other exceptions always are.
+    """
+    debug = debug_wanted() if debug is None else debug
+    prefix = f"cwmp {name}: "
+    try:
+        with _one_line_argparse():
+            return int(func(list(argv)) or 0)
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return int(exc.code or 0)
+        if debug:
+            raise
+        msg = _one_line(exc.code)
+    except _known_errors() as exc:  # noqa: B030 (a tuple built at call time)
+        if debug:
+            raise
+        msg = _one_line(exc) or type(exc).__name__
+    msg = msg[len(prefix):] if msg.startswith(prefix) else msg
+    print(f"{prefix}{msg}", file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    # --debug is global: accepted before or after the subcommand, never passed on.
+    debug = "--debug" in args or debug_wanted()
+    args = [a for a in args if a != "--debug"]
     if not args or args[0] in {"-h", "--help", "help"}:
         print(_usage())
         return 0
     name, rest = args[0], args[1:]
     if name not in COMMANDS:
-        print(f"cwmp: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        print(f"cwmp: unknown command {name!r} (commands: {', '.join(COMMANDS)}; see cwmp --help)",
+              file=sys.stderr)
         return 2
-    result = _load(COMMANDS[name][0])(rest)
-    return int(result or 0)
+    return run_command(name, lambda a: _load(COMMANDS[name][0])(a), rest, debug=debug)
 
 
 def reproduce(argv: Sequence[str] | None = None) -> int:
@@ -57,8 +127,6 @@ def reproduce(argv: Sequence[str] | None = None) -> int:
     `--full` reruns theory, compare and bench at full size and completes the
     `paper` FL sweep (runs already complete are kept; hours on CPU).
     """
-    import argparse
-
     parser = argparse.ArgumentParser(prog="cwmp reproduce", description=reproduce.__doc__)
     parser.add_argument("--full", action="store_true", help="rerun everything from scratch (hours)")
     parser.add_argument("--results", default="results", help="results directory (default: ./results)")
@@ -80,7 +148,7 @@ def reproduce(argv: Sequence[str] | None = None) -> int:
     for name, step_args in steps:
         t0 = time.perf_counter()
         print(f"\n=== cwmp {name} {' '.join(step_args)}", flush=True)
-        rc = _load(COMMANDS[name][0])(step_args)
+        rc = run_command(name, _load(COMMANDS[name][0]), step_args)
         print(f"=== cwmp {name}: exit {int(rc or 0)} in {time.perf_counter() - t0:.1f} s", flush=True)
         if rc:
             failures.append(name)

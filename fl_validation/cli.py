@@ -20,12 +20,22 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
+import re
 import sys
+import tempfile
 from pathlib import Path
 
 from .config import PRESETS, FLConfig
 
-_AXIS_FIELDS = ("method", "mode", "sparsity")  # applied to every grid point (seed: see --seeds)
+# Applied to every grid point they fit (seed: see --seeds): dense keeps sparsity 1 and
+# count mode; --greedy only steers budget-mode points (count mode and Top-K ignore it).
+_AXIS_FIELDS = ("method", "mode", "sparsity", "greedy")
+_DEVICE = re.compile(r"(auto|cpu|mps|cuda(:\d+)?)")
+
+
+class UsageError(ValueError):
+    """A bad flag value or selection; the ``cwmp`` boundary prints it as one line, exit 2."""
 
 
 def _parse_only(items: list[str]) -> dict[str, list[str]]:
@@ -39,11 +49,18 @@ def _parse_only(items: list[str]) -> dict[str, list[str]]:
                 key, _, tok = tok.partition("=")
                 key = key.strip().replace("-", "_")
                 if key not in names:
-                    raise SystemExit(f"cwmp fl: --only: unknown field {key!r}")
+                    raise UsageError(f"--only: unknown field {key!r}")
             if key is None:
-                raise SystemExit(f"cwmp fl: --only {item!r}: expected KEY=VALUE[,VALUE...][,KEY=VALUE...]")
+                raise UsageError(f"--only {item!r}: expected KEY=VALUE[,VALUE...][,KEY=VALUE...]")
             out.setdefault(key, []).append(tok.strip())
     return out
+
+
+def _number(key: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError(f"--only {key}={text!r}: expected a number") from None
 
 
 def _matches(cfg: FLConfig, only: dict[str, list[str]]) -> bool:
@@ -52,7 +69,7 @@ def _matches(cfg: FLConfig, only: dict[str, list[str]]) -> bool:
         if isinstance(v, bool):
             ok = str(v).lower() in {x.lower() for x in values}
         elif isinstance(v, (int, float)):
-            ok = any(abs(float(x) - float(v)) < 1e-9 for x in values)
+            ok = any(abs(_number(key, x) - float(v)) < 1e-9 for x in values)
         else:
             ok = str(v) in values
         if not ok:
@@ -98,21 +115,71 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def select_configs(ns: argparse.Namespace) -> tuple[str, list[FLConfig]]:
+def _apply_axis(cfg: FLConfig, axis: dict) -> tuple[FLConfig, list[str]]:
+    """``cfg`` with the axis overrides that fit it, and a note for each one that does not."""
+    method = axis.get("method", cfg.method)
+    changes, notes = {"method": method}, []
+    if method == "dense":
+        for key, val in axis.items():
+            if key != "method" and val != getattr(FLConfig(), key):
+                notes.append(f"--{key} {val} not applied (dense sends everything: sparsity 1, count mode)")
+        changes.update(sparsity=1.0, mode="count")
+    else:
+        changes.update({k: axis[k] for k in ("mode", "sparsity") if k in axis})
+        mode = changes.get("mode", cfg.mode)
+        if "greedy" in axis:
+            from .client import METHODS
+
+            if mode == "budget" and not METHODS[method].budget_is_count:
+                changes["greedy"] = axis["greedy"]
+            elif mode == "budget":
+                notes.append(f"--greedy {axis['greedy']} not applied ({method}'s budget-mode mask is its count-mode mask)")
+            else:
+                notes.append(f"--greedy {axis['greedy']} not applied (count mode keeps the K best; no greedy walk)")
+    return dataclasses.replace(cfg, **changes), notes
+
+
+def _seeds(text: str) -> tuple[int, ...]:
+    try:
+        seeds = tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise UsageError(f"--seeds {text!r}: expected comma-separated integers >= 0") from None
+    if not seeds or min(seeds) < 0:
+        raise UsageError(f"--seeds {text!r}: expected comma-separated integers >= 0")
+    return seeds
+
+
+def select_configs(ns: argparse.Namespace, skipped: list[str] | None = None) -> tuple[str, list[FLConfig]]:
+    """The preset's runs after overrides, ``--only`` and ``--runs``; nothing is run or written.
+
+    An axis override that does not fit a point (``--sparsity`` on dense, ``--greedy`` on a
+    count-mode point) is left off that point; ``skipped`` (if given) gets one line per such run.
+    Bad values raise ValueError (FLConfig's range checks) or UsageError.
+    """
     preset = PRESETS[ns.preset]
     overrides = {k[4:]: v for k, v in vars(ns).items() if k.startswith("cfg_") and v is not None}
-    if ns.quiet:
+    if getattr(ns, "quiet", False):
         overrides["progress"] = False
     seeds = preset.seeds
     if ns.seeds:
-        seeds = tuple(int(s) for s in ns.seeds.split(",") if s.strip())
+        seeds = _seeds(ns.seeds)
     if "seed" in overrides:
         seeds = (overrides.pop("seed"),)
     axis = {k: overrides.pop(k) for k in _AXIS_FIELDS if k in overrides}
-    base = dataclasses.replace(preset.base, **overrides)
+    for seed in seeds:
+        FLConfig(seed=seed)
+    base = dataclasses.replace(preset.base, **overrides)  # FLConfig's range checks name a bad value
+    # Axis values are checked as given, even where no point takes them (--method dense --sparsity 2).
+    if "method" in axis:
+        FLConfig(method=axis["method"], sparsity=1.0 if axis["method"] == "dense" else 0.5)
+    dataclasses.replace(FLConfig(method="topk", sparsity=0.5), **{k: v for k, v in axis.items() if k != "method"})
     configs: dict[str, FLConfig] = {}
+    notes: dict[str, list[str]] = {}
     for cfg in preset.configs(base, seeds):
-        cfg = dataclasses.replace(cfg, **axis).normalized() if axis else cfg
+        if axis:
+            cfg, why = _apply_axis(cfg, axis)
+            if why:
+                notes.setdefault(cfg.run_id, why)
         configs.setdefault(cfg.run_id, cfg)
     selected = list(configs.values())
     only = _parse_only(ns.only)
@@ -121,10 +188,55 @@ def select_configs(ns: argparse.Namespace) -> tuple[str, list[FLConfig]]:
     if ns.runs:
         unknown = sorted(set(ns.runs) - {c.run_id for c in selected})
         if unknown:
-            raise SystemExit(f"cwmp fl: unknown run id(s) for this selection: {', '.join(unknown)} "
-                             f"(see --list)")
+            raise UsageError(f"--runs: unknown run id(s) for this selection: {', '.join(unknown)} (see --list)")
         selected = [c for c in selected if c.run_id in set(ns.runs)]
+    if skipped is not None:
+        skipped.extend(f"{c.run_id}: {'; '.join(notes[c.run_id])}" for c in selected if c.run_id in notes)
     return preset.name, selected
+
+
+def check_writable(path: str | os.PathLike, flag: str = "--results") -> Path:
+    """Create ``path`` if needed and write and remove a file in it; UsageError naming it if that fails."""
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".cwmp-write-check-", dir=p)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise UsageError(f"{flag} {str(path)!r}: not a writable directory ({exc.strerror or exc})") from None
+    return p
+
+
+def validate(ns: argparse.Namespace, *, check_outputs: bool | None = None) -> tuple[str, list[FLConfig], list[str]]:
+    """Every check of a parsed ``cwmp fl`` command line, before any work: (preset, runs, skipped notes).
+
+    Values in range (FLConfig), a selection that matches runs, every ``--profile`` loadable,
+    ``--data`` present, ``--device`` well formed, and (runs and --summary, unless
+    ``check_outputs=False``) ``--results`` writable. Raises ValueError (UsageError, ProfileError)
+    with a one-line message; runs nothing.
+    """
+    from .energy import load_profile
+
+    if ns.max_rounds_this_call is not None and ns.max_rounds_this_call < 1:
+        raise UsageError(f"--max-rounds-this-call must be >= 1, got {ns.max_rounds_this_call}")
+    skipped: list[str] = []
+    preset, configs = select_configs(ns, skipped)
+    if not configs:
+        raise UsageError("no run matches the selection (see --list without --only/--runs)")
+    for profile in dict.fromkeys(c.profile for c in configs):
+        load_profile(profile)
+    for device in dict.fromkeys(c.device for c in configs):
+        if not _DEVICE.fullmatch(device):
+            raise UsageError(f"--device {device!r}: expected auto, cpu, mps, cuda or cuda:N")
+    data = configs[0].data
+    if data and not Path(data).expanduser().exists():
+        raise UsageError(f"--data {data!r}: no such file or directory")
+    if check_outputs is None:
+        check_outputs = not ns.list
+    if check_outputs:
+        check_writable(ns.results)
+    return preset, configs, skipped
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     if ns.summary:
         from .report import SummaryError, write_summary
 
+        check_writable(ns.results)
+
         try:
             md, path = write_summary(Path(ns.results), ns.preset, ns.tag)
         except SummaryError as exc:
@@ -146,16 +260,17 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(md + (f"\nwritten: {path} (and summary.json)" if path else ""))
         return 0 if path else 1
-    preset, configs = select_configs(ns)
+    preset, configs, skipped = validate(ns)
     results = Path(ns.results)
-    if not configs:
-        print("cwmp fl: no run matches the selection", file=sys.stderr)
-        return 2
     if ns.list:
         for c in configs:
             rd = run_dir_for(results, preset, c, ns.tag)
             print(f"{c.run_id:<32} {run_status(c, rd):<9} {rd}")
+        for line in skipped:
+            print(f"override skipped: {line}")
         return 0
+    for line in skipped:
+        print(f"cwmp fl: override skipped: {line}")
 
     from .dataset import CANONICAL_COUNTS, DatasetError, load_cifar10
 

@@ -96,18 +96,40 @@ class FLConfig:
             bad(f"mode must be one of {MODES}, got {self.mode!r}")
         if self.greedy not in GREEDY:
             bad(f"greedy must be one of {GREEDY}, got {self.greedy!r}")
-        if not (0.0 < self.sparsity <= 1.0):
+        if isinstance(self.sparsity, bool) or not isinstance(self.sparsity, (int, float)) \
+                or not (0.0 < self.sparsity <= 1.0):
             bad(f"sparsity must be in (0, 1], got {self.sparsity!r}")
         if self.method == "dense" and (self.sparsity != 1.0 or self.mode != "count"):
             bad("dense takes sparsity=1.0 and mode='count' (use normalized())")
-        if self.n_clients < 1 or self.rounds < 1 or self.batch_size < 1:
-            bad("n_clients, rounds and batch_size must be >= 1")
+        for name in ("n_clients", "rounds", "batch_size", "eval_batch"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                bad(f"{name} must be an integer >= 1, got {v!r}")
+        for name in ("local_epochs", "local_steps", "min_client_size", "train_subset", "test_subset",
+                     "threads", "seed"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                bad(f"{name} must be an integer >= 0, got {v!r}")
         if self.local_epochs < 1 and self.local_steps < 1:
             bad("need local_epochs >= 1 or local_steps >= 1")
-        if not (self.alpha > 0 and math.isfinite(self.alpha)):
-            bad(f"alpha must be positive, got {self.alpha!r}")
-        if self.lr <= 0:
+
+        def real(name: str) -> float:
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                bad(f"{name} must be a finite number, got {v!r}")
+            return float(v)
+
+        # `not (x > 0)` rather than `x <= 0`: NaN fails every comparison.
+        if not real("alpha") > 0:
+            bad(f"alpha must be > 0, got {self.alpha!r}")
+        if not real("lr") > 0:
             bad(f"lr must be > 0, got {self.lr!r}")
+        if not 0.0 <= real("momentum") < 1.0:
+            bad(f"momentum must be in [0, 1), got {self.momentum!r}")
+        if not real("weight_decay") >= 0:
+            bad(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if not (isinstance(self.profile, str) and self.profile.strip()):
+            bad(f"profile must be a shipped name or a TOML path, got {self.profile!r}")
 
     def normalized(self) -> "FLConfig":
         """Dense ignores sparsity and mode: pin them so equal runs get equal ids."""

@@ -66,7 +66,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .io import atomic_write_json, environment_info
+from .io import atomic_write_json, check_writable_dir, environment_info
 
 SCHEMA = "cwmp-bench/1"
 
@@ -460,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only these parts (repeatable; default: all)")
     ns = parser.parse_args(list(argv) if argv is not None else None)
     cfg = dict(QUICK if ns.quick else FULL)
-    out_dir = Path(ns.results) / "bench" / ("quick" if ns.quick else "")
+    out_dir = check_writable_dir(Path(ns.results) / "bench" / ("quick" if ns.quick else ""))  # before any timing
     parts = ns.only or ["selection", "exact", "classes"]
     env = environment_info()
     t_all = time.perf_counter()

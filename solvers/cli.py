@@ -18,6 +18,7 @@ The exact methods appear as rows too ("exact-cvxpy", "exact-core" when available
 from __future__ import annotations
 
 import argparse
+import math
 import time
 from collections import defaultdict
 from dataclasses import asdict, dataclass
@@ -27,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from .families import FAMILIES, make_instance
-from .io import atomic_write_json, environment_info
+from .io import atomic_write_json, check_writable_dir, environment_info
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,26 @@ class CompareConfig:
     # CVXPY/HiGHS stalls on strongly correlated and equal-cost structure: cap it, report status.
     milp_time_limit_s: float = 60.0
     quick: bool = False
+
+    def __post_init__(self) -> None:
+        """Range checks, so a bad grid is refused before any instance is solved."""
+        from .families import FAMILIES as known
+
+        def bad(msg: str) -> None:
+            raise ValueError(msg)
+
+        if not self.families or any(f not in known for f in self.families):
+            bad(f"--families must be among {', '.join(known)}, got {list(self.families)}")
+        if not self.dims or any(isinstance(d, bool) or not isinstance(d, int) or d < 2 for d in self.dims):
+            bad(f"--dims must be integers >= 2 (d coordinates), got {list(self.dims)}")
+        if not self.budget_fractions or any(not (isinstance(b, (int, float)) and math.isfinite(b) and 0 < b <= 1)
+                                            for b in self.budget_fractions):
+            bad(f"--budget-fractions must be in (0, 1] (B / sum c), got {list(self.budget_fractions)}")
+        if not self.seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in self.seeds):
+            bad(f"--seeds must be integers >= 0, got {list(self.seeds)}")
+        t = self.milp_time_limit_s
+        if not (isinstance(t, (int, float)) and math.isfinite(t) and t > 0):
+            bad(f"--milp-time-limit must be a finite number of seconds > 0, got {t!r}")
 
 
 QUICK = CompareConfig(dims=(100, 1000), budget_fractions=(0.05, 0.2, 0.5), seeds=(0,),
@@ -166,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     over = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(
         families=ns.families, dims=ns.dims, budget_fractions=ns.budget_fractions, seeds=ns.seeds,
         milp_time_limit_s=ns.milp_time_limit, milp_solver=ns.milp_solver).items() if v is not None}
-    cfg = CompareConfig(**{**asdict(cfg), **over})
+    cfg = CompareConfig(**{**asdict(cfg), **over})  # ValueError naming a bad value: exit 2 at `cwmp`
+    check_writable_dir(Path(ns.results) / "solvers")
     result = run_compare(cfg, progress=not ns.no_progress)
     out = Path(ns.results) / "solvers" / "compare.json"
     atomic_write_json(out, result)

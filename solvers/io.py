@@ -62,6 +62,24 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
     return atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
+def check_writable_dir(path: str | os.PathLike[str], flag: str = "--results") -> Path:
+    """Create `path` if needed, then write and remove a file in it, before any work.
+
+    Raises PermissionError naming `flag` and the path (one line) when that fails.
+    """
+    import tempfile
+
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".cwmp-write-check-", dir=p)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise PermissionError(f"{flag} {str(path)!r}: not a writable directory ({exc.strerror or exc})") from None
+    return p
+
+
 def atomic_write_json(path: str | os.PathLike[str], obj: Any, *, indent: int = 2) -> Path:
     """Serialise `obj` (numpy-aware) to JSON atomically."""
     return atomic_write_text(path, json.dumps(_to_jsonable(obj), indent=indent) + "\n")

@@ -411,7 +411,7 @@ def test_presets_and_run_ids():
 
 def test_only_parser():
     assert _parse_only(["method=topk,cwmp-l2,sparsity=0.1"]) == {"method": ["topk", "cwmp-l2"], "sparsity": ["0.1"]}
-    with pytest.raises(SystemExit):
+    with pytest.raises(ValueError, match="nosuchfield"):  # UsageError: one line, exit 2 at `cwmp`
         _parse_only(["nosuchfield=1"])
 
 
@@ -445,7 +445,7 @@ def test_cli_select_list_stop_resume_skip(tmp_path, capsys, monkeypatch):
     # a changed computation is refused, not silently mixed into the same directory
     assert main(args + ["--lr", "0.2", "--runs", "topk_count_s0.10_seed0"]) == 1
     assert "different config" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
+    with pytest.raises(ValueError, match="no_such_run"):  # UsageError: one line, exit 2 at `cwmp`
         main(args + ["--runs", "no_such_run"])
 
 

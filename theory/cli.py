@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,7 +18,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     ns = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
 
+    from solvers.io import check_writable_dir
+
     from .report import console_table, fatal_failures, run_report
+
+    check_writable_dir(Path(ns.results) / "theory")  # before any check runs
 
     rows, root = run_report(ns.results, quick=ns.quick, seed=ns.seed, progress=not ns.no_progress)
     print(console_table(rows))
