@@ -23,7 +23,6 @@ import dataclasses
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 from .config import PRESETS, FLConfig
@@ -197,15 +196,12 @@ def select_configs(ns: argparse.Namespace, skipped: list[str] | None = None) -> 
 
 def check_writable(path: str | os.PathLike, flag: str = "--results") -> Path:
     """Create ``path`` if needed and write and remove a file in it; UsageError naming it if that fails."""
-    p = Path(path)
+    from solvers.io import check_writable_dir
+
     try:
-        p.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".cwmp-write-check-", dir=p)
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as exc:
-        raise UsageError(f"{flag} {str(path)!r}: not a writable directory ({exc.strerror or exc})") from None
-    return p
+        return check_writable_dir(path, flag)
+    except PermissionError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def validate(ns: argparse.Namespace, *, check_outputs: bool | None = None) -> tuple[str, list[FLConfig], list[str]]:
