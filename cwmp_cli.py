@@ -102,11 +102,21 @@ def run_command(name: str, func, argv: Sequence[str], debug: bool | None = None)
     return 2
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _split_debug(argv: Sequence[str] | None) -> tuple[list[str], bool]:
+    """(argv without ``--debug``, whether a traceback is wanted: ``--debug`` or CWMP_DEBUG)."""
     args = list(sys.argv[1:] if argv is None else argv)
+    return [a for a in args if a != "--debug"], "--debug" in args or debug_wanted()
+
+
+def module_main(name: str, func, argv: Sequence[str] | None = None) -> int:
+    """``python -m <package>``: the package's ``main`` behind the same boundary as ``cwmp <name>``."""
+    args, debug = _split_debug(argv)
+    return run_command(name, func, args, debug=debug)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
     # --debug is global: accepted before or after the subcommand, never passed on.
-    debug = "--debug" in args or debug_wanted()
-    args = [a for a in args if a != "--debug"]
+    args, debug = _split_debug(argv)
     if not args or args[0] in {"-h", "--help", "help"}:
         print(_usage())
         return 0
