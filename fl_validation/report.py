@@ -28,12 +28,43 @@ class SummaryError(ValueError):
     """Runs that cannot be pooled or paired (their configs differ outside the sweep axes)."""
 
 
+REPRODUCTION_FILE = "reproduction.json"  # written by scripts/check_reproduction.py --record
+
+
+def proven_classes(path: Path) -> dict[str, tuple[str, str]]:
+    """platform -> (cpu_model, torch_cpu_capability), from bitwise reproduction checks.
+
+    A committed run whose env.json names only its platform gets the numeric class of
+    a machine that recomputed its first rounds bit for bit. Only checks that matched
+    count; a platform reproduced on two different classes is left unknown.
+    A missing file means no checks; a corrupt one raises SummaryError naming it.
+    """
+    if not path.exists():
+        return {}
+    try:
+        checks = json.loads(path.read_text())["checks"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise SummaryError(f"{path}: not a reproduction record ({e})") from None
+    seen: dict[str, set] = {}
+    for chk in checks:
+        cls = (chk["machine"].get("cpu_model"), chk["machine"].get("torch_cpu_capability"))
+        if not all(cls):
+            continue
+        for r in chk["runs"]:
+            if r["identical"] and r.get("committed_platform"):
+                seen.setdefault(r["committed_platform"], set()).add(cls)
+    return {plat: next(iter(c)) for plat, c in seen.items() if len(c) == 1}
+
+
 def collect(preset_dir: Path) -> tuple[list[dict], list[str]]:
     """(complete metrics dicts, ids of runs present but not complete).
 
-    Each metrics dict gets ``_env``: the run's env.json (machine facts), or {}.
+    Each metrics dict gets ``_env``: the run's env.json (machine facts), or {};
+    and ``_proven_classes``: what the preset's reproduction.json proves about
+    machines whose env.json predates the numeric-class fields.
     """
     done, partial = [], []
+    proven = proven_classes(Path(preset_dir) / REPRODUCTION_FILE)
     for p in sorted(Path(preset_dir).glob("*/metrics.json")):
         try:
             m = json.loads(p.read_text())
@@ -45,6 +76,7 @@ def collect(preset_dir: Path) -> tuple[list[dict], list[str]]:
                 m["_env"] = json.loads((p.parent / "env.json").read_text())
             except (OSError, ValueError):
                 m["_env"] = {}
+            m["_proven_classes"] = proven
             done.append(m)
         else:
             partial.append(p.parent.name)

@@ -97,11 +97,29 @@ def _key(m: dict) -> tuple[str, str, float, int]:
     return c["method"], c["mode"], round(float(c["sparsity"]), 9), int(c["seed"])
 
 
-def _machine(m: dict) -> tuple | None:
-    env = m.get("_env") or {}
+def numeric_class(env: dict, proven: dict[str, tuple[str, str]] | None = None) -> tuple | None:
+    """The machine facts that decide a run's floating-point arithmetic.
+
+    (cpu_model, torch_cpu_capability) when env.json records them: oneDNN/MKL pick
+    their kernels by the CPU's vector ISA, and the kernel tag in ``platform`` names
+    the VM, not the arithmetic. Older env.json files record only ``platform``; such a
+    run gets the class of the machine that reproduced it bitwise (``proven``: platform
+    -> class, from ``reproduction.json``), else ("platform", platform): unknown, equal
+    only to runs from the same platform.
+    """
     if not env:
         return None
-    return env.get("platform"), env.get("cpu_model"), env.get("torch_cpu_capability")
+    cpu, cap = env.get("cpu_model"), env.get("torch_cpu_capability")
+    if cpu and cap:
+        return cpu, cap
+    plat = env.get("platform")
+    if proven and plat in proven:
+        return tuple(proven[plat])
+    return "platform", plat
+
+
+def _machine(m: dict) -> tuple | None:
+    return numeric_class(m.get("_env") or {}, m.get("_proven_classes"))
 
 
 def matched_pairs(runs: list[dict], method: str, rho: float) -> list[tuple[dict, dict]]:
@@ -136,9 +154,10 @@ def level_evidence(runs: list[dict], method: str, rho: float) -> dict:
         "energy_ratios": ratio,
         "energy_ratio_outside_2pct": [int(a["config"]["seed"]) for (a, _), r in zip(pairs, ratio)
                                       if abs(r - 1.0) > ENERGY_MATCH_RTOL],
-        # Pairs whose two runs ran on machines recorded as different (platform, CPU
-        # model or ISA): their float kernels round differently, so the pair shares
-        # partition, init and data order but not the last bits (docs/REPRODUCIBILITY.md).
+        # Pairs whose two runs ran on machines of different numeric class (CPU model
+        # or ISA, see numeric_class): their float kernels round differently, so the pair
+        # shares partition, init and data order but not the last bits
+        # (docs/REPRODUCIBILITY.md).
         "cross_machine_pairs": cross,
     }
 

@@ -207,3 +207,50 @@ def test_matched_energy_interpolants():
     assert report._interp_log_energy(pts, 1000.0, "pchip") is None
     with pytest.raises(ValueError, match="interpolant"):
         report._interp_log_energy(pts, 5.0, "cubic")
+
+
+# ------------------------------------------------------- machine classes
+
+
+def _with_env(m, **env):
+    m = dict(m)
+    m["_env"] = env
+    return m
+
+
+def test_cross_machine_pairs_use_the_numeric_class_and_the_reproduction_record(tmp_path):
+    """Pairs on VMs with different kernel tags but one (CPU, ISA) are not cross-machine;
+    an old run that names only its platform gets the class of the machine that
+    reproduced it bitwise, and stays unknown when the record has no matching check."""
+    old = {"platform": "Linux-fc-v669"}  # an env.json from before cpu_model was recorded
+    avx512 = {"platform": "Linux-fc-v1098", "cpu_model": "AMD EPYC", "torch_cpu_capability": "AVX512"}
+    avx2 = {"platform": "Linux-fc-v1045", "cpu_model": "AMD EPYC", "torch_cpu_capability": "AVX2"}
+    runs = [_full(_with_env(_run("topk", "count", 0.05, 0, [0.5, 0.6], [1.0, 1.0]), **old)),
+            _full(_with_env(_run("cwmp-l2", "budget", 0.05, 0, [0.5, 0.61], [1.0, 1.0]), **avx512)),
+            _full(_with_env(_run("topk", "count", 0.05, 1, [0.5, 0.6], [1.0, 1.0]), **avx2)),
+            _full(_with_env(_run("cwmp-l2", "budget", 0.05, 1, [0.5, 0.62], [1.0, 1.0]),
+                            **{**avx2, "platform": "Linux-fc-v2000"}))]
+    d = tmp_path / "fl" / "p"
+    for m in runs:
+        rd = d / m["run_id"]
+        rd.mkdir(parents=True)
+        (rd / "metrics.json").write_text(json.dumps({k: v for k, v in m.items() if k != "_env"}))
+        (rd / "env.json").write_text(json.dumps(m["_env"]))
+
+    def cross():
+        done, _ = report.collect(d)
+        return verdict.level_evidence(done, "cwmp-l2", 0.05)["cross_machine_pairs"]
+
+    assert cross() == 1  # seed 0: the old platform's class is unknown; seed 1: same class, other VM
+    rec = {"schema": "cwmp-reproduction/1", "checks": [
+        {"machine": avx512, "runs": [{"run": "topk_count_s0.05_seed0", "identical": False,
+                                      "committed_platform": "Linux-fc-v669"}]}]}
+    (d / "reproduction.json").write_text(json.dumps(rec))
+    assert cross() == 1  # a check that did not match proves nothing
+    rec["checks"][0]["runs"][0]["identical"] = True
+    (d / "reproduction.json").write_text(json.dumps(rec))
+    assert report.proven_classes(d / "reproduction.json") == {"Linux-fc-v669": ("AMD EPYC", "AVX512")}
+    assert cross() == 0
+    (d / "reproduction.json").write_text("{not json")
+    with pytest.raises(report.SummaryError, match="reproduction.json: not a reproduction record"):
+        report.collect(d)
