@@ -148,6 +148,7 @@ def sparsify(g: torch.Tensor, cfg, cost, c_t: torch.Tensor, class_ids_t: torch.T
     d = g.numel()
     budget = None
     sel = None
+    ref_mask = None  # budget mode: Top-K's count-mode mask, whose energy is the budget
     if spec.select is None:
         mask = torch.ones(d, dtype=torch.bool, device=g.device)
     else:
@@ -160,6 +161,7 @@ def sparsify(g: torch.Tensor, cfg, cost, c_t: torch.Tensor, class_ids_t: torch.T
             from solvers import topk_mask
 
             ref = topk_mask(g, k=k)
+            ref_mask = ref.mask
             budget = cost.energy(_class_counts(ref.mask, class_ids_t, len(cost.class_names)))[0]
             budget *= 1.0 + BUDGET_SLACK
             sel = spec.select(g, c_t, budget=budget, rng=rng, greedy=cfg.greedy)
@@ -177,6 +179,7 @@ def sparsify(g: torch.Tensor, cfg, cost, c_t: torch.Tensor, class_ids_t: torch.T
     g64 = g.double()
     total_sq = float((g64 * g64).sum())
     kept_sq = float((g64[mask] ** 2).sum())
+    topk_sq = float((g64[ref_mask] ** 2).sum()) if ref_mask is not None else None
     stats = {
         "kept": kept,
         "kept_by_class": {n: int(counts[j]) for j, n in enumerate(cost.class_names)},
@@ -186,6 +189,10 @@ def sparsify(g: torch.Tensor, cfg, cost, c_t: torch.Tensor, class_ids_t: torch.T
         "bytes": cost.bytes_sent(kept, dense=spec.select is None),
         "budget_J": budget,
         "retained_frac": kept_sq / total_sq if total_sq > 0 else 1.0,
+        # Budget mode, logged only: Top-K's retained fraction on this same update at this
+        # same budget (its count-mode mask spends it), so retained_frac / topk_retained_frac
+        # is the measured eta_CWMP/eta_TopK at equal energy (issue "Where CWMP pays off").
+        "topk_retained_frac": (topk_sq / total_sq if total_sq > 0 else 1.0) if topk_sq is not None else None,
         "update_sq_norm": total_sq,
         "solver_method": getattr(sel, "method", None),
         "solver_energy_J": getattr(sel, "energy", None),

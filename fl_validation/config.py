@@ -232,6 +232,35 @@ PRESETS: dict[str, Preset] = {
         seeds=(0, 1, 2, 3, 4),
         seed_limits=((("cwmp-l2", "count"), (0, 1)), (("cwmp-paper", "count"), (0, 1))),
     ),
+    # Issue "Where CWMP pays off": where the matched-energy comparison holds. Each is
+    # its own preset (own folder, own summary): a profile, error feedback or alpha
+    # changes the computation, so these runs do not pool with `paper`'s.
+    **{f"paper-cv{cv}": Preset(
+        name=f"paper-cv{cv}",
+        description=(f"the paper config with the mixed-cv{cv} profile (memory update + a cheap link; CNN cost CV "
+                     f"{cv}): Top-K count and CWMP g^2/c budget at 5/10 %, seeds 0-1"),
+        base=FLConfig(threads=1, profile=f"mixed-cv{cv}"),
+        grid=tuple((m, md, s) for s in (0.05, 0.10) for m, md in (("topk", "count"), ("cwmp-l2", "budget"))),
+        seeds=(0, 1),
+    ) for cv in ("0.10", "0.03")},
+    "paper-ef": Preset(
+        name="paper-ef",
+        description=("the paper config with error feedback: Top-K count, CWMP g^2/c count and budget at 1/5 %, "
+                     "seeds 0-1 (does EF undo the 1 % count-mode collapse?)"),
+        base=FLConfig(threads=1, error_feedback=True),
+        grid=tuple((m, md, s) for s in (0.01, 0.05)
+                   for m, md in (("topk", "count"), ("cwmp-l2", "count"), ("cwmp-l2", "budget"))),
+        seeds=(0, 1),
+    ),
+    "paper-alpha0.1": Preset(
+        name="paper-alpha0.1",
+        description="the paper config under stronger label skew Dir(0.1): dense, Top-K count, CWMP g^2/c budget "
+                    "at 5/10 %, seeds 0-1",
+        base=FLConfig(threads=1, alpha=0.1),
+        grid=(("dense", "count", 1.0),) + tuple((m, md, s) for s in (0.05, 0.10)
+                                                for m, md in (("topk", "count"), ("cwmp-l2", "budget"))),
+        seeds=(0, 1),
+    ),
     "paper-resnet18": Preset(
         name="paper-resnet18",
         description="the paper sweep with ResNet-18 (needs a GPU: about 180x the CNN's compute per step)",

@@ -111,7 +111,10 @@ def list_profiles() -> list[str]:
 def load_profile(name_or_path: str | Path) -> Profile:
     """A shipped profile by name (``edge-wifi``, ``lte``, ``on-device``) or a TOML file path."""
     p = Path(name_or_path)
-    if not p.suffix:
+    # A shipped name may contain dots (mixed-cv0.10), so test it before reading a suffix.
+    if (PROFILE_DIR / f"{name_or_path}.toml").is_file() and p.parent == Path("."):
+        p = PROFILE_DIR / f"{name_or_path}.toml"
+    elif not p.suffix:
         p = PROFILE_DIR / f"{name_or_path}.toml"
     if not p.is_file():
         raise ProfileError(f"profile {name_or_path!r} not found (shipped: {', '.join(list_profiles())})")
@@ -270,8 +273,8 @@ def profile_report(models: tuple[str, ...] = ("cnn", "resnet18"), profiles: list
 
 
 def format_profile_report(rows: list[dict]) -> str:
-    lines = [f"{'profile':<11} {'model':<9} {'d':>9} {'cost CV':>9} {'mean c (J)':>11}  classes (count @ c J)"]
+    lines = [f"{'profile':<16} {'model':<9} {'d':>9} {'cost CV':>9} {'mean c (J)':>11}  classes (count @ c J)"]
     for r in rows:
         cls = ", ".join(f"{n}: {v['count']} @ {v['c_J']:.4g}" for n, v in r["classes"].items())
-        lines.append(f"{r['profile']:<11} {r['model']:<9} {r['d']:>9} {r['cost_cv']:>9.4g} {r['mean_cost_J']:>11.4g}  {cls}")
+        lines.append(f"{r['profile']:<16} {r['model']:<9} {r['d']:>9} {r['cost_cv']:>9.4g} {r['mean_cost_J']:>11.4g}  {cls}")
     return "\n".join(lines)

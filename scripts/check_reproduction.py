@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 
 TIMING = {"wall_s", "cpu_s", "train_s", "select_s", "eval_s"}
-LOG_ONLY = {"exact"}  # per-client fields that only log (cfg.exact_reference)
+LOG_ONLY = {"exact", "topk_retained_frac"}  # per-client fields that only log, added after runs were made
 
 
 def _strip(rec: dict) -> dict:

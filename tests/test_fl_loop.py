@@ -117,10 +117,17 @@ def test_budget_mode_spends_topk_energy(setup, method):
     assert spent == pytest.approx(res.stats["energy_J"], rel=1e-12)
     assert spent <= res.stats["budget_J"] * (1 + 1e-12)
     assert spent > budget - c.max()  # the greedy stops only when the next item does not fit
+    gg = g.double().numpy()
+    topk_ret = float((gg[ref] ** 2).sum() / (gg ** 2).sum())
     if method == "topk":
         assert np.array_equal(res.mask.numpy(), ref)
+        assert res.stats["topk_retained_frac"] is None  # its budget mode is count mode: nothing to compare
+    else:
+        assert res.stats["topk_retained_frac"] == pytest.approx(topk_ret, rel=1e-12)
     if method == "cwmp-l2":
         assert res.stats["kept"] > k  # cheap conv coordinates: more kept for the same energy
+        # T1 at finite d: the l2 greedy retains at least Top-K's value less one item
+        assert res.stats["retained_frac"] >= topk_ret - float((gg ** 2).max() / (gg ** 2).sum())
         assert res.stats["certified_gap"] is not None and 0 <= res.stats["certified_gap"] < 1e-3
 
 
