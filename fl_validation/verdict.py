@@ -326,3 +326,53 @@ def greedy_vs_exact(runs: list[dict]) -> list[dict]:
             "exact_s_median": float(np.median([e["seconds"] for e in recs])),
         })
     return out
+
+
+def retained_vs_topk(runs: list[dict]) -> list[dict]:
+    """Per budget-mode (method, rho): the measured eta_CWMP/eta_TopK on the real updates.
+
+    Reads each client-round's ``retained_frac`` and ``topk_retained_frac`` (Top-K's
+    count-mode mask on the same update spends the budget, so the ratio of the two
+    retained fractions is the efficiency ratio at equal energy that theory.linkcost
+    predicts for i.i.d. g). Runs made before the field existed contribute nothing.
+    Over client-rounds: mean, median, 10th/90th percentile; over seeds: the
+    per-seed means and a 95 % t-interval of their mean.
+    """
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for m in runs:
+        c = m["config"]
+        if c["mode"] == "budget":
+            groups[(c["method"], round(float(c["sparsity"]), 9))].append(m)
+    out = []
+    for (meth, rho), ms in sorted(groups.items()):
+        per_seed: dict[int, list[float]] = {}
+        by_round: dict[int, list[float]] = defaultdict(list)
+        for m in ms:
+            xs = []
+            for r in m.get("rounds", []):
+                for cl in r.get("clients", []):
+                    t = cl.get("topk_retained_frac")
+                    if t:
+                        x = cl["retained_frac"] / t
+                        xs.append(x)
+                        by_round[int(r["round"])].append(x)
+            if xs:
+                per_seed[int(m["config"]["seed"])] = xs
+        if not per_seed:
+            continue
+        allx = np.array([x for xs in per_seed.values() for x in xs])
+        seed_means = [float(np.mean(per_seed[s])) for s in sorted(per_seed)]
+        t = t_interval(seed_means)
+        cv = {(m.get("cost_model") or {}).get("cost_cv") for m in ms}
+        out.append({
+            "method": meth, "sparsity": rho, "seeds": sorted(per_seed),
+            "cost_cv": cv.pop() if len(cv) == 1 else None,
+            "n_client_rounds": int(allx.size),
+            "ratio_mean": float(allx.mean()), "ratio_median": float(np.median(allx)),
+            "ratio_p10": float(np.quantile(allx, 0.10)), "ratio_p90": float(np.quantile(allx, 0.90)),
+            "ratio_min": float(allx.min()),
+            "seed_means": seed_means, "seed_mean_ci95": list(t) if t else None,
+            "rounds": sorted(by_round),
+            "ratio_mean_by_round": [float(np.mean(by_round[r])) for r in sorted(by_round)],
+        })
+    return out

@@ -151,8 +151,8 @@ def test_greedy_vs_exact_aggregates_the_logged_records():
 # ------------------------------------------------------------------ guards
 
 
-def _write(tmp_path, runs):
-    d = tmp_path / "fl" / "p"
+def _write(tmp_path, runs, preset="p"):
+    d = tmp_path / "fl" / preset
     for m in runs:
         rd = d / m["run_id"]
         rd.mkdir(parents=True)
@@ -185,10 +185,14 @@ def test_summary_accepts_runs_differing_only_on_sweep_axes_and_run_control(tmp_p
     runs = [_full(_run("topk", "count", 0.1, 0, [0.5, 0.55], [1.0, 1.0])),
             _full(_run("cwmp-l2", "budget", 0.1, 0, [0.5, 0.56], [1.0, 1.0], threads=2)),
             _full(_run("topk", "count", 0.2, 1, [0.5, 0.57], [2.0, 2.0], exact_reference=False))]
-    _write(tmp_path, runs)
-    md, path = report.write_summary(tmp_path, "p")
+    _write(tmp_path, runs, "p")
+    md, path = report.write_summary(tmp_path, "p")  # another preset: paired rows, no F1 verdict
+    assert path is not None and "## F1 at matched energy" not in md and "| cwmp-l2 | budget |" in md
+    assert not (tmp_path / "fl" / "p" / "claims.json").exists()
+    _write(tmp_path, runs, "paper")
+    md, path = report.write_summary(tmp_path, "paper")
     assert path is not None and "## F1 at matched energy" in md
-    claims = json.loads((tmp_path / "fl" / "p" / "claims.json").read_text())
+    claims = json.loads((tmp_path / "fl" / "paper" / "claims.json").read_text())
     assert [c["id"] for c in claims] == ["F1", "F1-paper"]
     assert set(claims[0]) >= {"id", "statement", "rule", "status", "levels"}
     assert set(claims[0]["levels"][0]) >= {"sparsity", "n_pairs", "delta_mean_pts", "ci95_pts", "bootstrap95_pts",
@@ -254,3 +258,25 @@ def test_cross_machine_pairs_use_the_numeric_class_and_the_reproduction_record(t
     (d / "reproduction.json").write_text("{not json")
     with pytest.raises(report.SummaryError, match="reproduction.json: not a reproduction record"):
         report.collect(d)
+
+
+def test_retained_vs_topk_from_logged_fractions():
+    """Hand-computed ratios: per client-round retained_frac / topk_retained_frac, then seed means."""
+    def with_clients(m, fracs):
+        for r, fr in zip(m["rounds"], fracs):
+            r["clients"] = [{"retained_frac": a, "topk_retained_frac": b} for a, b in fr]
+        return m
+    a = with_clients(_run("cwmp-l2", "budget", 0.1, 0, [0.5, 0.6], [1.0, 1.0]),
+                     [[(0.6, 0.5), (0.4, 0.4)], [(0.9, 0.6), (0.5, 0.5)]])  # ratios 1.2, 1.0, 1.5, 1.0
+    b = with_clients(_run("cwmp-l2", "budget", 0.1, 1, [0.5, 0.6], [1.0, 1.0]),
+                     [[(0.3, 0.3), (0.2, None)], [(0.44, 0.4), (0.5, 0.5)]])  # 1.0, -, 1.1, 1.0
+    old = _run("cwmp-l2", "budget", 0.05, 0, [0.5], [1.0])  # made before the field: skipped
+    old["rounds"][0]["clients"] = [{"retained_frac": 0.5}]
+    (r,) = verdict.retained_vs_topk([a, b, old, _run("topk", "count", 0.1, 0, [0.5], [1.0])])
+    assert (r["method"], r["sparsity"], r["seeds"], r["n_client_rounds"]) == ("cwmp-l2", 0.1, [0, 1], 7)
+    assert r["seed_means"] == pytest.approx([4.7 / 4, 3.1 / 3])
+    assert r["ratio_mean"] == pytest.approx(7.8 / 7) and r["ratio_median"] == pytest.approx(1.0)
+    assert r["rounds"] == [1, 2] and r["ratio_mean_by_round"] == pytest.approx([3.2 / 3, 4.6 / 4])
+    m, h = np.mean(r["seed_means"]), 12.706204736174707 * np.std(r["seed_means"], ddof=1) / math.sqrt(2)
+    assert r["seed_mean_ci95"] == pytest.approx([m - h, m + h])  # t_{0.975, 1} = 12.7062
+    assert "## CWMP vs Top-K retained fraction" in report.format_retained([r])
