@@ -382,11 +382,24 @@ def format_verdict(claims: list[dict], targets: list[dict], gve: list[dict]) -> 
     return "\n".join(lines) + "\n"
 
 
-def format_retained(rvt: list[dict]) -> str:
-    """Markdown: measured eta_CWMP/eta_TopK (retained-fraction ratio at equal energy) per budget group."""
+def format_retained(rvt: list[dict], eas: list[dict] | None = None) -> str:
+    """Markdown: measured eta_CWMP/eta_TopK per budget group; energy saved at Top-K's accuracy."""
+    lines = []
+    if eas:
+        lines += ["", "## Energy saved at Top-K's final accuracy", "",
+                  "Per seed: 1 - (the method's cumulative energy at the first round reaching the same-seed Top-K "
+                  "run's final accuracy) / (that Top-K run's total energy); '-' where it never reaches it.", "",
+                  "| method | sparsity | seeds | saving per seed (%) | mean (%) | 95 % t-interval (%) |",
+                  "|---|---:|---|---|---:|---:|"]
+        for e in eas:
+            per = ", ".join("-" if x is None else f"{100 * x:+.1f}" for x in e["saving"])
+            mean = "-" if e["saving_mean"] is None else f"{100 * e['saving_mean']:+.1f}"
+            ci = "-" if not e["saving_ci95"] else f"[{100 * e['saving_ci95'][0]:+.1f}, {100 * e['saving_ci95'][1]:+.1f}]"
+            lines.append(f"| {e['method']} | {e['sparsity']:g} | {','.join(map(str, e['seeds']))} | {per} "
+                         f"| {mean} | {ci} |")
     if not rvt:
-        return ""
-    lines = ["", "## CWMP vs Top-K retained fraction on the same update at the same budget", "",
+        return "\n".join(lines) + "\n" if lines else ""
+    lines += ["", "## CWMP vs Top-K retained fraction on the same update at the same budget", "",
              "Per client-round, ||m.g||^2/||g||^2 of the method over Top-K's (its count-mode mask spends the "
              "budget): the efficiency ratio at equal energy; theory.linkcost gives the i.i.d. large-d prediction.",
              "", "| method | sparsity | cost CV | seeds | client-rounds | mean | median | 10-90 % | "
@@ -412,7 +425,8 @@ def write_summary(results: Path, preset: str, tag: str = "") -> tuple[str, Path 
     """
     from solvers.io import atomic_write_json, atomic_write_text
 
-    from .verdict import energy_to_target_table, f1_claims, greedy_vs_exact, retained_vs_topk, trajectory_frontier
+    from .verdict import (energy_to_target_table, equal_accuracy_saving, f1_claims, greedy_vs_exact, retained_vs_topk,
+                          trajectory_frontier)
 
     preset_dir = Path(results) / "fl" / (f"{preset}-{tag}" if tag else preset)
     runs, partial = collect(preset_dir)
@@ -429,12 +443,14 @@ def write_summary(results: Path, preset: str, tag: str = "") -> tuple[str, Path 
     targets = energy_to_target_table(runs)
     gve = greedy_vs_exact(runs)
     rvt = retained_vs_topk(runs)
+    eas = equal_accuracy_saving(runs)
     md = (format_markdown(rows, runs, partial, preset, paired) + format_verdict(claims, targets, gve)
-          + format_retained(rvt))
+          + format_retained(rvt, eas))
     atomic_write_json(preset_dir / "summary.json", {
         "preset": preset, "rows": rows, "vs_topk": paired, "matched_energy_interpolant": TABLE_INTERPOLANT,
         "f1": claims, "energy_to_target": targets, "frontier": trajectory_frontier(runs),
-        "greedy_vs_exact": gve, "retained_vs_topk": rvt, "incomplete": sorted(partial),
+        "greedy_vs_exact": gve, "retained_vs_topk": rvt,
+        "equal_accuracy_saving": eas, "incomplete": sorted(partial),
         "note": RECONSTRUCTION_NOTE})
     if claims:
         atomic_write_json(preset_dir / "claims.json", claims)

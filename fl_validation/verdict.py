@@ -376,3 +376,31 @@ def retained_vs_topk(runs: list[dict]) -> list[dict]:
             "ratio_mean_by_round": [float(np.mean(by_round[r])) for r in sorted(by_round)],
         })
     return out
+
+
+def equal_accuracy_saving(runs: list[dict]) -> list[dict]:
+    """Per budget-mode (method, rho): the energy saved, seed by seed, to reach Top-K's accuracy.
+
+    For each pair (that run, Top-K count at rho, same seed): the target is Top-K's
+    final test accuracy; ``E`` is the method's cumulative energy at the first round
+    that reaches it (energy_to_target); saving = 1 - E / (Top-K's total energy).
+    None when the method never reaches it (counted in ``n_reached``). Read with the
+    seed spread: a single round's accuracy is noisy, so is its first crossing.
+    """
+    out = []
+    groups = sorted({(m["config"]["method"], round(float(m["config"]["sparsity"]), 9)) for m in runs
+                     if m["config"]["mode"] == "budget"})
+    for meth, rho in groups:
+        pairs = matched_pairs(runs, meth, rho)
+        if not pairs:
+            continue
+        per = []
+        for a, b in pairs:
+            e = energy_to_target(a.get("rounds", []), float(b["final_test_acc"]))
+            per.append(None if e is None else 1.0 - e / float(b["total_energy_J"]))
+        got = [x for x in per if x is not None]
+        out.append({"method": meth, "sparsity": rho, "seeds": [int(a["config"]["seed"]) for a, _ in pairs],
+                    "saving": per, "n_reached": len(got),
+                    "saving_mean": float(np.mean(got)) if got else None,
+                    "saving_ci95": (list(t) if (t := t_interval(got)) and len(got) == len(per) else None)})
+    return out

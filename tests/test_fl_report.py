@@ -280,3 +280,15 @@ def test_retained_vs_topk_from_logged_fractions():
     m, h = np.mean(r["seed_means"]), 12.706204736174707 * np.std(r["seed_means"], ddof=1) / math.sqrt(2)
     assert r["seed_mean_ci95"] == pytest.approx([m - h, m + h])  # t_{0.975, 1} = 12.7062
     assert "## CWMP vs Top-K retained fraction" in report.format_retained([r])
+
+
+def test_equal_accuracy_saving_on_hand_made_pairs():
+    """Top-K reaches 0.6 at total energy 10; CWMP first reaches 0.6 at cumulative 6 (saving 40 %) or never."""
+    t0 = _run("topk", "count", 0.1, 0, [0.3, 0.5, 0.6], [4.0, 3.0, 3.0])
+    c0 = _run("cwmp-l2", "budget", 0.1, 0, [0.4, 0.6, 0.62], [3.0, 3.0, 4.0])
+    t1 = _run("topk", "count", 0.1, 1, [0.3, 0.5, 0.7], [4.0, 3.0, 3.0])
+    c1 = _run("cwmp-l2", "budget", 0.1, 1, [0.4, 0.6, 0.65], [3.0, 3.0, 4.0])
+    (e,) = verdict.equal_accuracy_saving([t0, c0, t1, c1])
+    assert e["seeds"] == [0, 1] and e["saving"] == [pytest.approx(0.4), None] and e["n_reached"] == 1
+    assert e["saving_mean"] == pytest.approx(0.4) and e["saving_ci95"] is None  # one seed never got there
+    assert "| cwmp-l2 | 0.1 | 0,1 | +40.0, - |" in report.format_retained([], [e])
