@@ -247,6 +247,7 @@ def compare_to_topk(runs: list[dict]) -> list[dict]:
             "method": method, "mode": mode, "sparsity": rho,
             "seeds": [a["config"]["seed"] for a, _ in pairs],
             "d_final_acc": _stats([a["final_test_acc"] - b["final_test_acc"] for a, b in pairs]),
+            "d_final_acc_pts": [100.0 * (a["final_test_acc"] - b["final_test_acc"]) for a, b in pairs],
             "d_last5_acc": (_stats([x - y for x, y in last]) if all(None not in t for t in last) else None),
             "energy_ratio": _stats([a["total_energy_J"] / b["total_energy_J"] for a, b in pairs]),
             "d_acc_matched_energy": (_stats([x for x in matched if x is not None])
@@ -412,6 +413,18 @@ def format_retained(rvt: list[dict], eas: list[dict] | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cost_model(runs: list[dict]) -> dict | None:
+    """The runs' energy profile (one per preset, check_compatible holds it fixed) and its link energy per bit."""
+    cm = next((m["cost_model"] for m in runs if m.get("cost_model")), None)
+    if not cm:
+        return None
+    c_tx = {v.get("c_tx_J") for v in cm.get("classes", {}).values()}
+    bits = cm.get("bits_per_coordinate")
+    e_bit = (c_tx.pop() / bits) if len(c_tx) == 1 and bits and None not in c_tx else None
+    return {k: cm.get(k) for k in ("profile", "d", "cost_cv", "mean_cost_J", "bits_per_coordinate")} | {
+        "energy_per_bit_J": e_bit}
+
+
 def _public(m: dict) -> dict:
     return {k: v for k, v in m.items() if not k.startswith("_")}
 
@@ -449,7 +462,7 @@ def write_summary(results: Path, preset: str, tag: str = "") -> tuple[str, Path 
     atomic_write_json(preset_dir / "summary.json", {
         "preset": preset, "rows": rows, "vs_topk": paired, "matched_energy_interpolant": TABLE_INTERPOLANT,
         "f1": claims, "energy_to_target": targets, "frontier": trajectory_frontier(runs),
-        "greedy_vs_exact": gve, "retained_vs_topk": rvt,
+        "cost_model": _cost_model(runs), "greedy_vs_exact": gve, "retained_vs_topk": rvt,
         "equal_accuracy_saving": eas, "incomplete": sorted(partial),
         "note": RECONSTRUCTION_NOTE})
     if claims:

@@ -24,6 +24,7 @@ FIGURES: dict[int, str] = {
     9: "fig9_energy_by_layer",
     10: "fig10_f1_matched_energy",
     11: "fig11_greedy_vs_exact",
+    12: "fig12_link_breakeven",
 }
 FL_FIGURES = {1, 2, 3, 9, 10, 11}
 

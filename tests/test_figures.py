@@ -17,7 +17,7 @@ import pytest
 
 from paper_figures import cli
 
-ALL = tuple(range(1, 12))
+ALL = tuple(range(1, 13))
 FL_METHODS = (("topk", "count"), ("cwmp-l2", "count"), ("cwmp-paper", "count"), ("random-k", "count"),
               ("cwmp-l2", "budget"))
 SPARSITIES = (0.01, 0.05, 0.1, 0.2)
@@ -181,6 +181,28 @@ def write_theory(root: Path) -> None:
     _dump(root / "theory" / "fig8_prob_beat_vs_d.json", {"figure": 8, "series": s8})
 
 
+def write_link(root: Path) -> None:
+    """theory/link_breakeven.json (theory.linkcost) and the fig 12 keys of three FL summaries."""
+    e = [0.0] + list(np.logspace(-13, -8, 21))
+    cv = [0.218 / (1 + 48 * x / 1.2e-9) for x in e]
+    rows = [{"rho": r, "ratio": [1 + (0.5 - r) * 0.3 * (c / 0.218) ** 2 for c in cv],
+             "breakeven_J_per_bit": {"0.01": 3e-11, "0.001": 1e-10}} for r in (0.05, 0.1)]
+    _dump(root / "theory" / "link_breakeven.json", {"schema": "cwmp-link-breakeven/1", "energy_per_bit_J": e,
+                                                    "cost_cv": cv, "gains": [0.01, 0.001], "rows": rows})
+    for name, e_bit, gain in (("paper", 0.0, 0.08), ("paper-cv0.10", 30e-12, 0.01), ("paper-cv0.03", 160e-12, 0.001)):
+        f = root / "fl" / name / "summary.json"
+        doc = json.loads(f.read_text()) if f.is_file() else {}
+        doc["cost_model"] = {"profile": name, "cost_cv": 0.1, "energy_per_bit_J": e_bit}
+        doc["retained_vs_topk"] = [{"method": "cwmp-l2", "sparsity": r, "ratio_mean": 1 + gain,
+                                    "ratio_p10": 1 + gain / 2, "ratio_p90": 1 + 2 * gain} for r in (0.05, 0.1)]
+        doc["vs_topk"] = doc.get("vs_topk", []) + [{"method": "cwmp-l2", "mode": "budget", "sparsity": r,
+                                                    "d_final_acc_pts": [0.3, -0.1, 0.5][: 2 + (name == "paper")]}
+                                                   for r in (0.05, 0.1)]
+        doc["equal_accuracy_saving"] = [{"method": "cwmp-l2", "sparsity": r, "saving": [0.1, None, 0.05],
+                                         "saving_mean": 0.075} for r in (0.05, 0.1)]
+        _dump(f, doc)
+
+
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("results")
@@ -189,6 +211,7 @@ def synthetic(tmp_path_factory) -> Path:
     write_compare(root)
     write_bench(root)
     write_theory(root)
+    write_link(root)
     return root
 
 
@@ -361,3 +384,14 @@ def test_fig3_paired_differences_match_hand_values():
     ((rho, diffs, ratio),) = out[("cwmp-l2", "count")]
     assert rho == 0.1 and diffs == pytest.approx([1.0, -0.5], abs=1e-12)
     assert ratio == pytest.approx((1.0 / 2.0 + 3.0 / 4.0) / 2, rel=1e-12)
+
+
+def test_fig12_skips_without_the_theory_curve_and_draws_without_fl_points(tmp_path, capsys):
+    assert cli.main(["--results", str(tmp_path), "--out", str(tmp_path / "o"), "--only", "12"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("fig 12 skipped"))
+    assert "theory.linkcost" in line
+    write_link(tmp_path)
+    for d in (tmp_path / "fl").iterdir():  # theory only: the curve is drawn, no measured point
+        (d / "summary.json").unlink()
+    assert cli.main(["--results", str(tmp_path), "--out", str(tmp_path / "o"), "--only", "12"]) == 0
+    assert sorted(_pngs(tmp_path / "o")) == [12]
