@@ -55,6 +55,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import _kernels
 from ._arrays import is_torch
 
 U = 2.0 ** -53  # unit roundoff of float64
@@ -67,7 +68,26 @@ BAND_SORT_MAX = 1 << 14  # bands larger than this are bracketed again instead of
 AUTO_MIN_D = 1 << 15  # impl="auto" uses the reference below this size
 MAX_WIDEN = 40  # bracket widenings before giving up on sampling (then: everything is the band)
 
-STATS: dict[str, int] = {"calls": 0, "fallback": 0, "exact_sums": 0, "widen": 0, "prekey32": 0}
+# Which engine runs host (numpy / CPU torch) input: "auto" = the compiled kernels of
+# solvers/_kernels.py when numba imports, else the pure numpy engine; "numba" = require
+# them (RuntimeError without numba); "numpy" = always the pure engine. Same masks.
+KERNEL = "auto"
+KERNELS = ("auto", "numba", "numpy")
+
+STATS: dict[str, int] = {"calls": 0, "fallback": 0, "exact_sums": 0, "widen": 0, "prekey32": 0, "kernel": 0}
+
+
+def kernel_path() -> str:
+    """The engine host input gets now: "numba" or "numpy" (imports numba; compiles nothing)."""
+    if KERNEL not in KERNELS:
+        raise ValueError(f"fast.KERNEL must be one of {KERNELS}, got {KERNEL!r}")
+    if KERNEL == "numpy":
+        return "numpy"
+    if _kernels.available():
+        return "numba"
+    if KERNEL == "numba":
+        raise RuntimeError("fast.KERNEL = 'numba' but numba is not installed (pip install -e .[fast])")
+    return "numpy"
 
 
 class _Ambiguous(Exception):
@@ -76,6 +96,10 @@ class _Ambiguous(Exception):
 
 class _NeedExactKeys(Exception):
     """The float32 pre-key is not valid at the threshold needed (below its floor)."""
+
+
+class _BadInput(Exception):
+    """A kernel sweep met input the reference rejects (NaN/inf, c ≤ 0, an overflowing key)."""
 
 
 # ----------------------------------------------------------------------------- backends
@@ -205,6 +229,7 @@ class _Keys:
     budget_mode: bool = False
     exact_sums: bool = False  # every cost sum is exact (dyadic costs): certify with E = 0
     kdtype: Any = np.float64  # dtype of K (for threshold rounding)
+    fused: "_Fused | None" = None  # compiled kernels: K is None, every sweep forms exact keys itself
 
     def up(self, t: float) -> float:
         """The smallest K-representable number ≥ t·(1+rho)."""
@@ -262,9 +287,85 @@ class _Split:
     band_c: np.ndarray | None
     n_A: int  # items above T_hi
     W_A: float  # their cost (computed sum)
+    sure_g: np.ndarray | None = None  # compiled sweep: g and c of the `sure` items (input dtype)
+    sure_c_in: np.ndarray | None = None
+
+
+@dataclass
+class _Fused:
+    """What the compiled kernels sweep: host arrays of one dtype, contiguous.
+
+    """
+
+    kern: Any  # _kernels._Compiled
+    g: np.ndarray
+    c: np.ndarray  # the costs, or g itself as a placeholder when there are none (has_c False)
+    has_c: bool
+    kind: int  # _kernels.KIND_*
+    budget_mode: bool
+    B: float
+
+
+def _split_fused(ks: _Keys, T_hi: float, T_lo: float) -> _Split:
+    """_split in one compiled sweep over g and c (exact float64 keys, so nothing is 'in between')."""
+    fz = ks.fused
+    n = ks.n
+    mask = np.empty(n, dtype=np.bool_)
+    # Capacity n each, but only the written prefix is ever touched (untouched pages cost nothing).
+    sure_idx = np.empty(n, dtype=np.int64)
+    sure_g = np.empty(n, dtype=fz.g.dtype)
+    sure_c = np.empty(n, dtype=fz.c.dtype)
+    band_idx = np.empty(n, dtype=np.int64)
+    band_key = np.empty(n, dtype=np.float64)
+    band_c = np.empty(n, dtype=np.float64)
+    ns, nb, bad = fz.kern.split(fz.g, fz.c, fz.has_c, fz.kind, fz.budget_mode, float(fz.B), float(T_hi),
+                                float(T_lo), mask, sure_idx, sure_g, sure_c, band_idx, band_key, band_c)
+    STATS["kernel"] += 1
+    if bad:
+        raise _BadInput
+    sure_g, sure_c = sure_g[:ns], sure_c[:ns]
+    W = float(np.sum(sure_c, dtype=np.float64)) if ks.budget_mode else 0.0
+    return _Split(T_hi, T_lo, mask, sure_idx[:ns], None, int(ns), np.zeros(0, np.int64), band_idx[:nb],
+                  band_key[:nb], band_c[:nb] if ks.budget_mode else None, int(ns), W, sure_g, sure_c)
+
+
+@dataclass(frozen=True)
+class _KeptIdx:
+    """The kept indices as two ascending, disjoint parts, merged only if someone asks.
+
+    Why: callers mostly need the count; materialising 10^6 indices costs a pass.
+    """
+
+    sure: np.ndarray
+    add: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.sure) + len(self.add)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = _merge_sorted(self.sure, self.add)
+        return out if dtype is None else out.astype(dtype)
+
+
+def _finish_fused(fz: _Fused, sp: _Split, add: np.ndarray,
+                  with_c: bool) -> tuple[np.ndarray, float, float | None]:
+    """(kept idx, value, energy) for the sure items of sweep `sp` plus `add` (ascending).
+
+    One merge in index order builds the very arrays the reference sums (v[mask],
+    c[mask]), so np.sum gives its value and energy bit for bit.
+    """
+    add = np.ascontiguousarray(add, dtype=np.int64)
+    m = len(sp.sure_idx) + len(add)
+    out_v = np.empty(m, dtype=np.float64)
+    out_c = np.empty(m if with_c else 1, dtype=np.float64)
+    fz.kern.merge(sp.sure_idx, sp.sure_g, sp.sure_c_in, add, fz.g[add].astype(np.float64),
+                  fz.c[add].astype(np.float64), with_c, out_v, out_c)
+    return _KeptIdx(sp.sure_idx, add), float(np.sum(out_v)), (float(np.sum(out_c)) if with_c else None)
 
 
 def _split(ks: _Keys, T_hi: float, T_lo: float) -> _Split:
+    if ks.fused is not None:
+        return _split_fused(ks, T_hi, T_lo)
     be = ks.be
     if ks.rho > 0 and T_lo < ks.floor:
         raise _NeedExactKeys
@@ -332,7 +433,11 @@ def _sample(ks: _Keys, rng: np.random.Generator, size: int) -> _Sample:
     else:  # stratified: one uniform draw per stratum of n/m items (sorted, cache friendly)
         step = n / m
         idx = np.minimum((np.arange(m) * step + rng.random(m) * step).astype(np.int64), n - 1)
-    K = ks.be.take64(ks.K, idx)
+    if ks.K is None:  # compiled kernels: exact keys of the sample (bad input is caught by the sweep)
+        with np.errstate(all="ignore"):
+            K = ks.exact(idx)
+    else:
+        K = ks.be.take64(ks.K, idx)
     c = ks.be.take64(ks.c, idx) if ks.budget_mode else None
     if ks.budget_mode:
         keep = K >= 0
@@ -358,6 +463,7 @@ class _CountResult:
     mask: Any
     sure: Any  # the split's mask the result was built on (None: built from zeros)
     add_idx: np.ndarray  # host idx set on top of `sure` (sorted)
+    sp: _Split | None = None  # the split the result was built on (None: built from zeros)
 
 
 def count_select(ks: _Keys, k: int, rng: np.random.Generator, depth: int = 0) -> _CountResult:
@@ -404,7 +510,7 @@ def count_select(ks: _Keys, k: int, rng: np.random.Generator, depth: int = 0) ->
         add = _merge_sorted(sp.extra, take)
         mask = sp.sure if sp.sure is not None else be.zeros_mask(n)
         be.set_true(mask, add)
-        return _CountResult(mask, sp.sure, add)
+        return _CountResult(mask, sp.sure, add, sp)
     raise RuntimeError("count_select: bracket did not converge")  # pragma: no cover
 
 
@@ -589,8 +695,12 @@ def _fill_tail(ks: _Keys, pre: _Prefix, B: float, rng: np.random.Generator) -> n
     if L_hi < 0:
         return np.zeros(0, np.int64)
     # Candidates: after the break item in key order, eligible, cost ≤ what may be left.
-    gidx = ks.be.fill_candidates(ks.K, ks.up(pre.key_b), ks.c, _round_up(L_hi, _cdtype(ks)))
-    gkey = ks.exact(gidx)
+    if ks.fused is not None:
+        gidx, gkey, gc = _fill_candidates_fused(ks, pre.key_b, _round_up(L_hi, _cdtype(ks)))
+    else:
+        gidx = ks.be.fill_candidates(ks.K, ks.up(pre.key_b), ks.c, _round_up(L_hi, _cdtype(ks)))
+        gkey = ks.exact(gidx)
+        gc = None
     after = (gkey < pre.key_b) | ((gkey == pre.key_b) & (gidx > pre.b))
     after &= gkey >= 0
     zero = after & (gkey == 0)
@@ -599,7 +709,7 @@ def _fill_tail(ks: _Keys, pre: _Prefix, B: float, rng: np.random.Generator) -> n
         after[zi[~ks.v_pos(gidx[zi])]] = False
     R = gidx[after]
     Rkey = gkey[after]
-    Rc = ks.be.take64(ks.c, R)
+    Rc = gc[after] if gc is not None else ks.be.take64(ks.c, R)
     taken: list[np.ndarray] = []
     while len(R):
         # rest = rest[c[rest] <= left]
@@ -635,6 +745,18 @@ def _fill_tail(ks: _Keys, pre: _Prefix, B: float, rng: np.random.Generator) -> n
     return np.sort(np.concatenate(taken)) if taken else np.zeros(0, np.int64)
 
 
+def _fill_candidates_fused(ks: _Keys, khi: float, chi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """fill's candidates (eligible, 0 ≤ key ≤ khi, c ≤ chi) with exact keys and costs, one sweep."""
+    fz = ks.fused
+    n = ks.n
+    idx = np.empty(n, dtype=np.int64)
+    key = np.empty(n, dtype=np.float64)
+    cc = np.empty(n, dtype=np.float64)
+    m = fz.kern.fill(fz.g, fz.c, fz.kind, float(fz.B), float(khi), float(chi), idx, key, cc)
+    STATS["kernel"] += 1
+    return idx[:m], key[:m], cc[:m]
+
+
 def _cdtype(ks: _Keys) -> Any:
     c = ks.c
     dt = getattr(c, "dtype", np.float64)
@@ -649,7 +771,7 @@ def _cdtype(ks: _Keys) -> Any:
 @dataclass
 class FastResult:
     mask: Any  # backend bool mask (numpy array, or torch tensor on g's device)
-    idx: np.ndarray  # kept indices, ascending (host)
+    idx: Any  # kept indices, ascending (host): an array, or a _KeptIdx (len(); np.asarray merges it)
     value: float
     energy: float | None
     upper_bound: float | None
@@ -685,6 +807,9 @@ class _Inputs:
                 self.g = np.asarray(g)
                 self.c = None if c is None else (_np_view(c) if is_torch(c) else np.asarray(c))
         self.n = int(self.g.shape[0]) if getattr(self.g, "ndim", 0) == 1 else -1
+        self.kern: Any = None  # compiled kernels (set by _prepare), with their arrays:
+        self.fg: np.ndarray | None = None  # g and c contiguous, of one dtype
+        self.fc: np.ndarray | None = None
 
     # float64 helpers on host indices
     def g64(self, idx: np.ndarray) -> np.ndarray:
@@ -742,6 +867,38 @@ def _validate(inp: _Inputs, need_c: bool) -> bool:
     return True
 
 
+def _prepare(inp: _Inputs, need_c: bool, *, sweep_validates: bool = True) -> bool:
+    """Accept the input for the fast path; on host arrays choose the compiled kernels when present.
+
+    With the kernels, only the shape and dtype are checked here: NaN/inf, c ≤ 0 and
+    overflowing keys are caught by the sweep itself (no separate pass over the data;
+    the call then goes to the reference, which raises). `sweep_validates=False`:
+    the caller may answer without a sweep, so validate here as the numpy engine does.
+    """
+    if inp.be.name != "numpy" or kernel_path() != "numba":
+        return _validate(inp, need_c)
+    g, c = inp.g, inp.c
+    if getattr(g, "ndim", 0) != 1 or inp.n < 1 or _dtname(g) not in ("float32", "float64"):
+        return False
+    if c is not None and (getattr(c, "ndim", 0) != 1 or c.shape[0] != inp.n
+                          or _dtname(c) not in ("float32", "float64")):
+        return False
+    if need_c and c is None:
+        return False
+    if not sweep_validates and not _validate(inp, need_c):
+        return False
+    kern = _kernels.get()
+    if kern is None:  # pragma: no cover (kernel_path said numba)
+        return _validate(inp, need_c)
+    fg, fc = g, c
+    if fc is not None and fg.dtype != fc.dtype:  # one dtype per compiled signature; float32 → float64 is exact
+        fg, fc = fg.astype(np.float64), fc.astype(np.float64)
+    inp.kern = kern
+    inp.fg = np.ascontiguousarray(fg)
+    inp.fc = None if fc is None else np.ascontiguousarray(fc)
+    return True
+
+
 def _dtname(x: Any) -> str:
     return str(x.dtype).replace("torch.", "")
 
@@ -777,6 +934,10 @@ def _make_keys(inp: _Inputs, kind: str, *, budget: float | None, prekey: bool = 
 
     base = dict(be=be, n=inp.n, exact=exact, c=c if budget_mode else None, v_pos=v_pos,
                 budget_mode=budget_mode)
+    if inp.kern is not None:  # compiled sweeps form the exact keys themselves: no K array at all
+        fz = _Fused(inp.kern, inp.fg, inp.fc if inp.fc is not None else inp.fg, inp.fc is not None,
+                    _kernels.KIND_CODE[kind], budget_mode, float(B) if budget_mode else 0.0)
+        return _Keys(K=None, rho=0.0, floor=-math.inf, kdtype=np.float64, fused=fz, **base)
     if be.name == "numpy":
         f32 = _dtname(g) == "float32" and (c is None or _dtname(c) == "float32")
         if kind == "abs":
@@ -883,7 +1044,10 @@ def _out_mask(inp: _Inputs, mask: Any) -> Any:
 def count_mask(g: Any, c: Any | None, k: int, kind: str, *, backend: str | None = None) -> FastResult | None:
     """Count mode: the k best by kind ("l2", "paper": need c; "abs": Top-K). None: use the reference."""
     inp = _Inputs(g, c, backend)
-    if not _validate(inp, need_c=(kind != "abs" or c is not None)):
+    n = inp.n
+    # k = 0, k = d and small d are answered without a sweep: validate those up front
+    if not _prepare(inp, need_c=(kind != "abs" or c is not None),
+                    sweep_validates=not (k in (0, n) or n <= SORT_MAX)):
         return None
     if not 0 <= k <= inp.n:
         return None
@@ -893,17 +1057,20 @@ def count_mask(g: Any, c: Any | None, k: int, kind: str, *, backend: str | None 
         return None
     rng = _rng(inp.n)
     try:
-        res = count_select(ks, k, rng)
-    except _NeedExactKeys:
-        ks = _make_keys(inp, kind, budget=None, prekey=False)
-        if ks is None:
-            return None
-        res = count_select(ks, k, rng)
-    if res.sure is not None:
-        idx = inp.be.nonzero(res.mask)
+        try:
+            res = count_select(ks, k, rng)
+        except _NeedExactKeys:
+            ks = _make_keys(inp, kind, budget=None, prekey=False)
+            if ks is None:
+                return None
+            res = count_select(ks, k, rng)
+    except _BadInput:
+        return None
+    if ks.fused is not None and res.sp is not None:
+        idx, value, energy = _finish_fused(ks.fused, res.sp, res.add_idx, inp.c is not None)
     else:
-        idx = res.add_idx
-    value, energy = _finish_idx(inp, idx, inp.c is not None)
+        idx = inp.be.nonzero(res.mask) if res.sure is not None else res.add_idx
+        value, energy = _finish_idx(inp, idx, inp.c is not None)
     return FastResult(_out_mask(inp, res.mask), idx, value, energy, None, {"backend": inp.be.name})
 
 
@@ -915,7 +1082,7 @@ def budget_mask(g: Any, c: Any, budget: float, kind: str, greedy: str, *,
     ambiguous rounding case that the reference resolves itself).
     """
     inp = _Inputs(g, c, backend)
-    if not _validate(inp, need_c=True):
+    if not _prepare(inp, need_c=True):
         return None
     STATS["calls"] += 1
     B = float(budget)
@@ -923,6 +1090,8 @@ def budget_mask(g: Any, c: Any, budget: float, kind: str, greedy: str, *,
     for attempt in range(3):
         try:
             return _budget(inp, B, kind, greedy, exact_sums)
+        except _BadInput:
+            return None
         except _Ambiguous:
             if exact_sums or not _dyadic_exact(inp, B):
                 STATS["fallback"] += 1
@@ -946,23 +1115,25 @@ def _budget(inp: _Inputs, B: float, kind: str, greedy: str, exact_sums: bool) ->
         pre = budget_prefix(ks, B, B, rng)
     info: dict[str, Any] = {"backend": inp.be.name, "prefix": pre.n, "band": len(pre.sp.band),
                             "rho": ks.rho}
-    pre_idx = _prefix_idx(pre)
-    idx, tail = pre_idx, None
+    tail = None
     if greedy in ("fill", "safe"):
         tail = _fill_tail(ks, pre, B, rng)
-        idx = _merge_sorted(pre_idx, tail)
         info["fill_added"] = len(tail)
-    value, energy = _finish_idx(inp, idx, True)
+    idx, value, energy = _kept(inp, ks, pre, tail, True)
     # Dantzig's LP bound (l2 order) for the certificate
     if kind == "l2":
         lp_pre = pre
-        lp_prefix_value = value if tail is None or not len(tail) else _finish_idx(inp, pre_idx, False)[0]
+        lp_prefix_value = value if tail is None or not len(tail) else _kept(inp, ks, pre, None, False)[1]
     else:
         lp_pre, lp_prefix_value = _lp_prefix(inp, B, rng)
     ub = _lp_value(inp, lp_pre, lp_prefix_value, B)
     single = None
     if greedy == "safe":
-        best = _best_single(inp, B)
+        if ks.fused is not None:
+            b = int(inp.kern.best(inp.fg, inp.fc, float(B)))
+            best = b if b >= 0 else None
+        else:
+            best = _best_single(inp, B)
         if best is not None and float(inp.g64(np.array([best]))[0] ** 2) > value:
             single = best
     if single is not None:
@@ -978,14 +1149,35 @@ def _budget(inp: _Inputs, B: float, kind: str, greedy: str, exact_sums: bool) ->
     return FastResult(_out_mask(inp, mask), idx, value, energy, ub, info)
 
 
+def _kept(inp: _Inputs, ks: _Keys, pre: _Prefix, tail: np.ndarray | None,
+          with_c: bool) -> tuple[np.ndarray, float, float | None]:
+    """(kept idx ascending, value, energy) of the prefix plus `tail`, summed as the reference sums."""
+    sp = pre.sp
+    add = _merge_sorted(sp.extra, pre.taken_band)
+    if tail is not None and len(tail):
+        add = _merge_sorted(add, tail)
+    if ks.fused is not None:
+        return _finish_fused(ks.fused, sp, add, with_c)
+    base = sp.sure_idx if sp.sure_idx is not None else np.zeros(0, np.int64)
+    idx = _merge_sorted(base, add)
+    value, energy = _finish_idx(inp, idx, with_c)
+    return idx, value, energy
+
+
 def _lp_prefix(inp: _Inputs, B: float, rng: np.random.Generator) -> tuple[_Prefix, float]:
+    ks, pre = _lp_keys_prefix(inp, B, rng)
+    return pre, _kept(inp, ks, pre, None, False)[1]
+
+
+def _lp_keys_prefix(inp: _Inputs, B: float, rng: np.random.Generator) -> tuple[_Keys, _Prefix]:
+    """l2 keys and their Dantzig prefix at face value (certify=False: the LP needs no certificate)."""
     ks = _make_keys(inp, "l2", budget=B)
     try:
         pre = budget_prefix(ks, B, B, rng, certify=False)
     except _NeedExactKeys:
         ks = _make_keys(inp, "l2", budget=B, prekey=False)
         pre = budget_prefix(ks, B, B, rng, certify=False)
-    return pre, _finish_idx(inp, _prefix_idx(pre), False)[0]
+    return ks, pre
 
 
 def _lp_value(inp: _Inputs, pre: _Prefix, prefix_value: float, B: float) -> float:
@@ -1059,3 +1251,49 @@ def _min_unit_exp(x: np.ndarray) -> int:
     low = mi & (-mi)
     tz = np.frexp(low.astype(np.float64))[1] - 1  # log2 of the lowest set bit
     return int(np.min(e - 53 + tz))
+
+
+# ----------------------------------------------------------------------------- LP relaxation
+
+
+@dataclass(frozen=True)
+class FastLP:
+    """Dantzig's LP optimum from the threshold machinery (no full sort)."""
+
+    value: float  # prefix value (summed in index order) + frac · v_b: the sort-based value to ~1e-15
+    x: np.ndarray  # float64 fractional solution: 1 on the prefix, frac at b
+    dual_price: float  # v_b / c_b, the break item's exact key (0 when everything fits)
+    break_index: int | None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def lp_dantzig(g: Any, c: Any, budget: float) -> FastLP | None:
+    """P_LP over the items that fit alone (drop_unfittable) by Dantzig's rule; None: use the sort.
+
+    The break item comes from the same sample-bracket-split machinery as budget
+    mode, taken at face value (certify=False): a cumsum within rounding of B may
+    put the break one item earlier or later than the sort-based walk, which moves
+    the LP value by at most that rounding (the value is continuous there).
+    """
+    inp = _Inputs(g, c, None)
+    if not _prepare(inp, need_c=True):
+        return None
+    B = float(budget)
+    STATS["calls"] += 1
+    rng = _rng(inp.n)
+    try:
+        ks, pre = _lp_keys_prefix(inp, B, rng)
+        value = _kept(inp, ks, pre, None, False)[1]
+    except _BadInput:
+        return None
+    mask = _prefix_mask(ks, pre)
+    mask = mask if isinstance(mask, np.ndarray) else mask.cpu().numpy()
+    x = mask.astype(np.float64)
+    if pre.b is None:
+        return FastLP(float(value), x, 0.0, None, {"backend": inp.be.name, "prefix": pre.n})
+    used = pre.W_last if pre.n else 0.0
+    frac = min(max((B - used) / pre.c_b, 0.0), 1.0)
+    x[pre.b] = frac
+    vb = float(inp.g64(np.array([pre.b]))[0] ** 2)
+    return FastLP(float(value + frac * vb), x, float(pre.key_b), int(pre.b),
+                  {"backend": inp.be.name, "prefix": pre.n})

@@ -18,11 +18,28 @@ from hypothesis import strategies as st
 
 from solvers import cwmp_mask, topk_mask
 from solvers import fast
+from solvers import _kernels as fast_kernels
 from solvers.selection import desc_order, scores
 from tests.strategies import scaled_examples
 
 # 2.5x the profile's count: 150 under ci (as before), 2500 under thorough
 SETTINGS = dict(deadline=None, max_examples=scaled_examples(2.5), suppress_health_check=[HealthCheck.too_slow])
+
+
+# The engines host input can take (solvers/fast.py KERNEL): the compiled numba sweeps when
+# numba is installed (the test extra installs it), and always the pure numpy engine.
+KERNELS_UNDER_TEST = ["numpy"] + (["numba"] if fast_kernels.available() else [])
+
+
+@contextlib.contextmanager
+def use_kernel(name: str):
+    """Run the fast path on one engine ("numba" or "numpy"); restores the setting after."""
+    old = fast.KERNEL
+    fast.KERNEL = name
+    try:
+        yield
+    finally:
+        fast.KERNEL = old
 
 
 @contextlib.contextmanager
@@ -111,14 +128,15 @@ def assert_same(fast_sel, ref_sel):
 
 @settings(**SETTINGS)
 @given(data=st.data(), inst=instances(), score=st.sampled_from(["l2", "paper"]),
-       greedy=st.sampled_from(["dantzig", "fill", "safe"]), z=st.sampled_from([0.3, 5.0]))
-def test_fast_cwmp_budget_equals_reference(data, inst, score, greedy, z):
+       greedy=st.sampled_from(["dantzig", "fill", "safe"]), z=st.sampled_from([0.3, 5.0]),
+       kernel=st.sampled_from(KERNELS_UNDER_TEST))
+def test_fast_cwmp_budget_equals_reference(data, inst, score, greedy, z, kernel):
     """Property: cwmp_mask(impl="fast") in budget mode returns the reference's mask, value, energy and
     (to 1e-12) LP bound, for every score and greedy variant, numpy and torch, ties, equal costs,
-    B = 0, nothing-fits, all-fit, and budgets equal to a reference cumsum (± 1 ulp)."""
+    B = 0, nothing-fits, all-fit, and budgets equal to a reference cumsum (± 1 ulp), on both engines."""
     g, c, kind = inst
     B = data.draw(budgets(g, c, score))
-    with tiny_fast_params(z):
+    with tiny_fast_params(z), use_kernel(kernel):
         got = cwmp_mask(_as(kind, g), _as(kind, c), budget=B, score=score, greedy=greedy, impl="fast")
     ref = cwmp_mask(_as(kind, g), _as(kind, c), budget=B, score=score, greedy=greedy, impl="reference")
     assert_same(got, ref)
@@ -128,12 +146,12 @@ def test_fast_cwmp_budget_equals_reference(data, inst, score, greedy, z):
 
 @settings(**SETTINGS)
 @given(data=st.data(), inst=instances(), greedy=st.sampled_from(["dantzig", "fill", "safe"]),
-       z=st.sampled_from([0.3, 5.0]))
-def test_fast_topk_budget_equals_reference(data, inst, greedy, z):
+       z=st.sampled_from([0.3, 5.0]), kernel=st.sampled_from(KERNELS_UNDER_TEST))
+def test_fast_topk_budget_equals_reference(data, inst, greedy, z, kernel):
     """Property: topk_mask(impl="fast") in budget mode (|g| order filled to B) equals the reference."""
     g, c, kind = inst
     B = data.draw(budgets(g, c, "abs"))
-    with tiny_fast_params(z):
+    with tiny_fast_params(z), use_kernel(kernel):
         got = topk_mask(_as(kind, g), c=_as(kind, c), budget=B, greedy=greedy, impl="fast")
     ref = topk_mask(_as(kind, g), c=_as(kind, c), budget=B, greedy=greedy, impl="reference")
     assert_same(got, ref)
@@ -141,12 +159,12 @@ def test_fast_topk_budget_equals_reference(data, inst, greedy, z):
 
 @settings(**SETTINGS)
 @given(data=st.data(), inst=instances(), score=st.sampled_from(["l2", "paper", "abs"]),
-       z=st.sampled_from([0.3, 5.0]))
-def test_fast_count_mode_equals_reference(data, inst, score, z):
+       z=st.sampled_from([0.3, 5.0]), kernel=st.sampled_from(KERNELS_UNDER_TEST))
+def test_fast_count_mode_equals_reference(data, inst, score, z, kernel):
     """Property: count mode (k best scores, or Top-K by |g|) equals the reference for every k in [0, d]."""
     g, c, kind = inst
     k = data.draw(st.integers(0, len(g)))
-    with tiny_fast_params(z):
+    with tiny_fast_params(z), use_kernel(kernel):
         if score == "abs":
             got = topk_mask(_as(kind, g), k=k, impl="fast")
         else:
@@ -198,15 +216,21 @@ def _gradient_like(d: int, seed: int, dtype=torch.float32):
     return g, c
 
 
+@pytest.mark.parametrize("kernel", KERNELS_UNDER_TEST)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("frac", [0.01, 0.1, 0.2])
-def test_fast_default_parameters_at_scale(dtype, frac):
+def test_fast_default_parameters_at_scale(dtype, frac, kernel):
     """At d = 2e5 with the shipped constants (sampling, float32 pre-key, re-bracketing all active),
-    every mode equals the reference."""
+    every mode equals the reference, on both engines."""
     d = 200_000
     g, c = _gradient_like(d, seed=int(frac * 100), dtype=dtype)
     B = float(c.double().sum()) * frac
     k = int(frac * d)
+    with use_kernel(kernel):
+        _all_modes_equal(g, c, B, k)
+
+
+def _all_modes_equal(g, c, B, k):
     for greedy in ("dantzig", "fill", "safe"):
         for score in ("l2", "paper"):
             assert_same(cwmp_mask(g, c, budget=B, score=score, greedy=greedy, impl="fast"),
@@ -244,15 +268,16 @@ def test_fast_is_used_by_default_at_scale():
     dict(g=[1e150, 1.0], c=[1e-200, 1.0], budget=1.0),
 ])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_fast_rejects_bad_input_like_reference(bad, dtype):
-    """Bad input raises the reference's ValueError (same message) under impl="fast"."""
+@pytest.mark.parametrize("kernel", KERNELS_UNDER_TEST)
+def test_fast_rejects_bad_input_like_reference(bad, dtype, kernel):
+    """Bad input raises the reference's ValueError (same message) under impl="fast", both engines."""
     kw = dict(bad)
     with np.errstate(over="ignore"):
         g = np.asarray(kw.pop("g"), dtype=np.float64).astype(dtype)
         c = np.asarray(kw.pop("c"), dtype=np.float64).astype(dtype)
     with pytest.raises(ValueError) as ref_err:
         cwmp_mask(g, c, impl="reference", **kw)
-    with pytest.raises(ValueError) as fast_err:
+    with pytest.raises(ValueError) as fast_err, use_kernel(kernel):
         cwmp_mask(g, c, impl="fast", **kw)
     assert str(fast_err.value) == str(ref_err.value)
 
