@@ -65,13 +65,41 @@ def dantzig_lp(v: np.ndarray, c: np.ndarray, budget: float, *, drop_unfittable: 
     return float(value + frac * float(v[b])), x, float(v[b] / c[b]), b
 
 
+def _fast_lp(g: Any, c: Any, budget: Any, impl: str) -> LPResult | None:
+    """The no-sort Dantzig LP (issue 15); None sends the call to the sort-based path (and its errors)."""
+    from . import fast
+
+    shape = getattr(g, "shape", None)
+    d = int(shape[0]) if shape is not None and len(shape) == 1 else 0
+    if impl == "auto" and d < fast.AUTO_MIN_D:
+        return None
+    try:
+        B = check_budget(budget)
+    except ValueError:
+        return None  # the sort-based path raises it, after judging g and c first
+    t0 = time.perf_counter()
+    r = fast.lp_dantzig(g, c, B)
+    if r is None:
+        return None
+    return LPResult(value=r.value, x=r.x, dual_price=r.dual_price, status="optimal", backend="dantzig",
+                    break_index=r.break_index, seconds=time.perf_counter() - t0, extra={"impl": "fast", **r.info})
+
+
 def solve_lp(g: Any, c: Any, budget: float, *, backend: str = "dantzig", solver: str | None = None,
-             drop_unfittable: bool = True) -> LPResult:
+             drop_unfittable: bool = True, impl: str = "auto") -> LPResult:
     """Solve P_LP for update `g`, costs `c` (J) and energy budget `budget` (J).
 
     backend "dantzig" (exact, O(d log d)) or "cvxpy" (an LP solver: HiGHS by
     default, or `solver=` e.g. "CLARABEL"), used as the independent check of C2.
+    `impl` (dantzig, drop_unfittable only): "reference" sorts; "fast" finds the
+    break item by threshold without a full sort (solvers/fast.py, the value to
+    ~1e-15 relative); "auto" (default) is "fast" from fast.AUTO_MIN_D coordinates up.
     """
+    check_choice(impl, "impl", ("auto", "fast", "reference"))
+    if backend == "dantzig" and drop_unfittable and impl != "reference":
+        res = _fast_lp(g, c, budget, impl)
+        if res is not None:
+            return res
     p = make_problem(g, c, require_c=True)
     B = check_budget(budget)
     check_choice(backend, "backend", ("dantzig", "cvxpy"))
