@@ -1170,12 +1170,19 @@ def _lp_prefix(inp: _Inputs, B: float, rng: np.random.Generator) -> tuple[_Prefi
 
 
 def _lp_keys_prefix(inp: _Inputs, B: float, rng: np.random.Generator) -> tuple[_Keys, _Prefix]:
-    """l2 keys and their Dantzig prefix at face value (certify=False: the LP needs no certificate)."""
+    """l2 keys and their Dantzig prefix at face value (certify=False: the LP needs no certificate).
+
+    Raises _BadInput when an l2 key overflows float64 (the sort-based LP handles that itself).
+    """
     ks = _make_keys(inp, "l2", budget=B)
+    if ks is None:
+        raise _BadInput
     try:
         pre = budget_prefix(ks, B, B, rng, certify=False)
     except _NeedExactKeys:
         ks = _make_keys(inp, "l2", budget=B, prekey=False)
+        if ks is None:  # pragma: no cover (the pre-key path checked the same keys)
+            raise _BadInput
         pre = budget_prefix(ks, B, B, rng, certify=False)
     return ks, pre
 
