@@ -32,6 +32,27 @@ def _load(entry: str):
     return getattr(importlib.import_module(module), func)
 
 
+# Glue that joins packages without making one import the other: `cwmp compare --update`
+# needs fl_validation's model layouts and energy profiles, which solvers must not import,
+# so the front door hands solvers.cli.main a loader (imported only when it is called).
+PLUGINS: dict[str, dict[str, str]] = {"compare": {"update_loader": "fl_validation.update:load_update"}}
+
+
+def _lazy(entry: str):
+    def call(*args, **kwargs):
+        return _load(entry)(*args, **kwargs)
+
+    call.__name__ = entry
+    return call
+
+
+def command(name: str):
+    """The entry point of subcommand `name`, with its PLUGINS bound as keyword arguments."""
+    func = _load(COMMANDS[name][0])
+    extra = {key: _lazy(entry) for key, entry in PLUGINS.get(name, {}).items()}
+    return (lambda argv: func(argv, **extra)) if extra else func
+
+
 def _usage() -> str:
     lines = ["usage: cwmp <command> [options]   (cwmp <command> --help for details)", "", "commands:"]
     lines += [f"  {name:<10} {desc}" for name, (_, desc) in COMMANDS.items()]
@@ -125,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cwmp: unknown command {name!r} (commands: {', '.join(COMMANDS)}; see cwmp --help)",
               file=sys.stderr)
         return 2
-    return run_command(name, lambda a: _load(COMMANDS[name][0])(a), rest, debug=debug)
+    return run_command(name, lambda a: command(name)(a), rest, debug=debug)
 
 
 def reproduce(argv: Sequence[str] | None = None) -> int:
