@@ -4,6 +4,14 @@
 exactly: sort by v/c, fill, take a fraction of the break item b. Items with
 c_i > B can never be kept by P, so by default the LP is taken over the rest
 (THEORY.md §2: otherwise the half-approximation C5 fails).
+
+Two relaxations, both valid upper bounds on OPT (P's optimum):
+- reduced (``reduce=True``, the default, and every ``Selection.upper_bound``): the LP over
+  the items with c_i ≤ B. Fixing x_i = 0 for them is valid because no 0/1 solution of P
+  keeps them, and it can only lower the LP's value: LP_reduced ≤ LP_textbook.
+- textbook (``reduce=False``): the LP over all d items, 0 ≤ x ≤ 1. An item with c_i > B
+  still enters it fractionally (x_i ≤ B/c_i < 1), so whenever such an item's ratio v_i/c_i
+  exceeds the reduced LP's price λ*, the textbook bound is strictly larger (looser).
 """
 
 from __future__ import annotations
@@ -86,15 +94,23 @@ def _fast_lp(g: Any, c: Any, budget: Any, impl: str) -> LPResult | None:
 
 
 def solve_lp(g: Any, c: Any, budget: float, *, backend: str = "dantzig", solver: str | None = None,
-             drop_unfittable: bool = True, impl: str = "auto") -> LPResult:
+             reduce: bool = True, drop_unfittable: bool | None = None, impl: str = "auto") -> LPResult:
     """Solve P_LP for update `g`, costs `c` (J) and energy budget `budget` (J).
 
     backend "dantzig" (exact, O(d log d)) or "cvxpy" (an LP solver: HiGHS by
     default, or `solver=` e.g. "CLARABEL"), used as the independent check of C2.
-    `impl` (dantzig, drop_unfittable only): "reference" sorts; "fast" finds the
+    `reduce=True` (default): the LP over the items with c_i ≤ B, the bound every
+    Selection.upper_bound carries; `reduce=False`: the textbook relaxation over all
+    items (≥ the reduced value; see the module docstring). `drop_unfittable` is the
+    older name of `reduce` (when given, it wins).
+    `impl` (dantzig, reduce only): "reference" sorts; "fast" finds the
     break item by threshold without a full sort (solvers/fast.py, the value to
     ~1e-15 relative); "auto" (default) is "fast" from fast.AUTO_MIN_D coordinates up.
     """
+    for name, flag in (("reduce", reduce), ("drop_unfittable", drop_unfittable)):
+        if flag is not None and not isinstance(flag, (bool, np.bool_)):
+            raise ValueError(f"{name} must be True or False, got {flag!r}")
+    drop_unfittable = bool(reduce if drop_unfittable is None else drop_unfittable)
     check_choice(impl, "impl", ("auto", "fast", "reference"))
     if backend == "dantzig" and drop_unfittable and impl != "reference":
         res = _fast_lp(g, c, budget, impl)
