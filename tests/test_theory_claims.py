@@ -225,7 +225,7 @@ def test_cli_quick_writes_full_report(tmp_path):
     assert main(["--quick", "--results", str(tmp_path), "--no-progress"]) == 0
     rows = json.loads((tmp_path / "theory" / "report.json").read_text())
     ids = [r["id"] for r in rows]
-    assert ids == list(ROW_IDS) == [f"C{i}" for i in range(1, 9)] + ["T1", "T2", "T2-coverage", "T2-pbeat", "T3"]
+    assert ids == list(ROW_IDS) == [f"C{i}" for i in range(1, 10)] + ["T1", "T2", "T2-coverage", "T2-pbeat", "T3"]
     assert all(r["status"] in STATUSES for r in rows)
     # only a withdrawn predictor may be failed (and then exit 0 above); every status rests on sub-results
     assert all(r["status"] != "failed" or r["evidence"].get("withdrawn") is True for r in rows), \

@@ -10,13 +10,16 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="cwmp theory",
-        description="Claims report C1-C8 (solvers properties) and T1-T3 (probabilistic efficiency): "
+        description="Claims report C1-C9 (solvers properties) and T1-T3 (probabilistic efficiency): "
                     "sympy derivations, numerical integration and Monte Carlo. Writes <results>/theory/.")
     parser.add_argument("--quick", action="store_true", help="small sample sizes (under a minute)")
-    parser.add_argument("--results", default="results", help="results directory (default: results)")
+    parser.add_argument("--results", default=None,
+                        help="results directory (default: results; with --quick: results/quick)")
     parser.add_argument("--seed", type=int, default=20260322, help="master seed of the run (default: 20260322)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     ns = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+    if ns.results is None:  # a quick run goes beside, not over, the committed full report (as `cwmp reproduce`)
+        ns.results = str(Path("results") / "quick") if ns.quick else "results"
 
     from solvers.io import check_writable_dir
 
