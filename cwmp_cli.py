@@ -205,7 +205,7 @@ def _print_summary(results: str, checks: str) -> None:
 
 
 def claims_table(checks: str, results: str) -> list[dict]:
-    """C1-C8 and T1-T3 from the theory report, then F1 and F1-paper from the FL sweep's claims.json.
+    """C1-C9 and T1-T3 from the theory report, then F1 and F1-paper from the FL sweep's claims.json.
 
     Joins result files only (theory never imports fl_validation). An F1 row whose
     sweep is incomplete shows ``unresolved (interim: ...)``; a missing file one row saying so.

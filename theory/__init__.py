@@ -11,7 +11,7 @@ Public API:
     influence_moments(...), prob_cwmp_beats_topk(d, beta, ...)
     CurvePoint, FiniteDBounds, InfluenceMoments   frozen result dataclasses
 
-The claims report (C1-C8, T1, T2 / T2-coverage / T2-pbeat, T3) is `python -m theory` / `cwmp theory`.
+The claims report (C1-C9, T1, T2 / T2-coverage / T2-pbeat, T3) is `python -m theory` / `cwmp theory`.
 Importing this package does no work beyond importing numpy/scipy.
 """
 

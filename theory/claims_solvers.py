@@ -1,4 +1,4 @@
-"""C1-C8: randomized property checks of the solvers' public API against independent oracles.
+"""C1-C9: randomized property checks of the solvers' public API against independent oracles.
 
 Oracles: ``solve_exact(backend="bruteforce")`` (d <= 14), ``solve_lp(backend="cvxpy")``,
 ``scipy.optimize.linprog`` (HiGHS) written here from the definition of P_LP, and
