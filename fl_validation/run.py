@@ -209,6 +209,88 @@ def _summaries(rounds: list[dict]) -> dict:
     }
 
 
+def write_config_json(run_dir: Path, cfg: FLConfig, preset: str, cost, dataset_info: dict,
+                      partition_info: dict, layout: list[dict], extra: dict | None = None) -> None:
+    """``config.json`` of a run directory (atomic). Shared by the loop and the Flower ServerApp,
+    so that both engines leave directories that ``--summary`` and the figures read alike."""
+    from solvers.io import atomic_write_json
+
+    atomic_write_json(run_dir / "config.json", {
+        "run_id": cfg.run_id,
+        "preset": preset,
+        "config": cfg.to_dict(),
+        "cost_model": cost.summary(),
+        "profile": cost.profile.to_dict(),
+        "dataset": dataset_info,
+        "partition": partition_info,
+        "model_layout": layout,
+        "note": RECONSTRUCTION_NOTE,
+        **(extra or {}),
+    })
+
+
+def append_env_json(run_dir: Path, device: torch.device | str, start_round: int, extra: dict | None = None) -> None:
+    """``env.json``: this process's environment, plus one ``calls`` entry per call (atomic)."""
+    from solvers.io import atomic_write_json, environment_info
+
+    env_prev = _read_json(run_dir / "env.json") or {}
+    env = {**environment_info(), "device": str(device), "torch_threads": torch.get_num_threads(),
+           "torch_interop_threads": torch.get_num_interop_threads(), **(extra or {})}
+    calls = list(env_prev.get("calls", [])) + [{"start_round": start_round, "device": str(device),
+                                                 "torch_threads": torch.get_num_threads(),
+                                                 "git_commit": env.get("git_commit")}]
+    atomic_write_json(run_dir / "env.json", {**env, "calls": calls})
+
+
+def round_record(r: int, clients: list[dict], cost, acc: float, test_loss: float, prev: dict | None,
+                 timings: dict) -> dict:
+    """One round of ``metrics.json``: sums over ``clients`` (in client order), cumulative totals
+    after ``prev`` (the previous round's record, None in round 1), then ``timings`` and ``clients``.
+
+    ``clients``: per client ``n_samples``, ``train_loss`` and ``sparsify``'s stats (energy_J,
+    energy_tx_J, energy_mem_J, bytes, kept, kept_by_class, ...)."""
+    energy = math.fsum(c["energy_J"] for c in clients)
+    nbytes = sum(c["bytes"] for c in clients)
+    kept_by_class = {n: sum(c["kept_by_class"][n] for c in clients) for n in cost.class_names}
+    return {
+        "round": r,
+        "test_acc": acc,
+        "test_loss": test_loss,
+        "train_loss": float(np.average([c["train_loss"] for c in clients], weights=[c["n_samples"] for c in clients])),
+        "energy_J": energy,
+        "energy_tx_J": math.fsum(c["energy_tx_J"] for c in clients),
+        "energy_mem_J": math.fsum(c["energy_mem_J"] for c in clients),
+        "energy_mem_by_class_J": {n: kept_by_class[n] * float(cost.class_mem[j])
+                                  for j, n in enumerate(cost.class_names)},
+        "bytes": nbytes,
+        "kept": sum(c["kept"] for c in clients),
+        "kept_by_class": kept_by_class,
+        "cum_energy_J": (prev["cum_energy_J"] if prev else 0.0) + energy,
+        "cum_bytes": (prev["cum_bytes"] if prev else 0) + nbytes,
+        **timings,
+        "clients": clients,
+    }
+
+
+def metrics_document(cfg: FLConfig, preset: str, cost, dataset_info: dict, rounds: list[dict], complete: bool,
+                     extra: dict | None = None) -> dict:
+    """The ``metrics.json`` document (schema ``cwmp-fl-metrics/1``) for ``rounds`` so far."""
+    return {
+        "schema": SCHEMA,
+        "run_id": cfg.run_id,
+        "preset": preset,
+        "complete": complete,
+        "rounds_done": len(rounds),
+        "config": {**cfg.to_dict(), "run_id": cfg.run_id, "preset": preset},
+        "cost_model": cost.summary(),
+        "dataset": dataset_info,
+        "note": RECONSTRUCTION_NOTE,
+        **(extra or {}),
+        **_summaries(rounds),
+        "rounds": rounds,
+    }
+
+
 def run_one(
     cfg: FLConfig,
     run_dir: Path,
@@ -241,7 +323,7 @@ def run_one(
 
 
 def _run_one(cfg, run_dir, data, *, preset, resume, max_rounds_this_call, on_round_end, log) -> dict:
-    from solvers.io import atomic_write_json, environment_info
+    from solvers.io import atomic_write_json
 
     from tqdm.auto import tqdm
 
@@ -291,40 +373,11 @@ def _run_one(cfg, run_dir, data, *, preset, resume, max_rounds_this_call, on_rou
     if cfg.error_feedback and residuals is None:
         residuals = torch.zeros(cfg.n_clients, d, dtype=torch.float32, device=device)
 
-    identity = {**cfg.to_dict(), "run_id": cfg.run_id, "preset": preset}
-    atomic_write_json(run_dir / "config.json", {
-        "run_id": cfg.run_id,
-        "preset": preset,
-        "config": cfg.to_dict(),
-        "cost_model": cost.summary(),
-        "profile": cost.profile.to_dict(),
-        "dataset": data.info(),
-        "partition": fed.partition_info,
-        "model_layout": layout,
-        "note": RECONSTRUCTION_NOTE,
-    })
-    env_prev = _read_json(run_dir / "env.json") or {}
-    env = {**environment_info(), "device": str(device), "torch_threads": torch.get_num_threads(),
-           "torch_interop_threads": torch.get_num_interop_threads()}
-    calls = list(env_prev.get("calls", [])) + [{"start_round": start, "device": str(device),
-                                                 "torch_threads": torch.get_num_threads(),
-                                                 "git_commit": env.get("git_commit")}]
-    atomic_write_json(run_dir / "env.json", {**env, "calls": calls})
+    write_config_json(run_dir, cfg, preset, cost, data.info(), fed.partition_info, layout)
+    append_env_json(run_dir, device, start)
 
     def metrics(complete: bool) -> dict:
-        return {
-            "schema": SCHEMA,
-            "run_id": cfg.run_id,
-            "preset": preset,
-            "complete": complete,
-            "rounds_done": len(rounds),
-            "config": identity,
-            "cost_model": cost.summary(),
-            "dataset": data.info(),
-            "note": RECONSTRUCTION_NOTE,
-            **_summaries(rounds),
-            "rounds": rounds,
-        }
+        return metrics_document(cfg, preset, cost, data.info(), rounds, complete)
 
     client_model = copy.deepcopy(model)
     bar = tqdm(total=cfg.rounds, initial=start - 1, desc=cfg.run_id, unit="round", leave=False,
@@ -364,35 +417,14 @@ def _run_one(cfg, run_dir, data, *, preset, resume, max_rounds_this_call, on_rou
             te = time.perf_counter()
             acc, test_loss = evaluate(model, fed.x_test, fed.y_test, cfg.eval_batch)
             t_eval = time.perf_counter() - te
-            energy = math.fsum(c["energy_J"] for c in clients)
-            e_tx = math.fsum(c["energy_tx_J"] for c in clients)
-            e_mem = math.fsum(c["energy_mem_J"] for c in clients)
-            nbytes = sum(c["bytes"] for c in clients)
-            prev_e = rounds[-1]["cum_energy_J"] if rounds else 0.0
-            prev_b = rounds[-1]["cum_bytes"] if rounds else 0
-            kept_by_class = {n: sum(c["kept_by_class"][n] for c in clients) for n in cost.class_names}
-            mem_by_class = {n: kept_by_class[n] * float(cost.class_mem[j]) for j, n in enumerate(cost.class_names)}
-            rec = {
-                "round": r,
-                "test_acc": acc,
-                "test_loss": test_loss,
-                "train_loss": float(np.average([c["train_loss"] for c in clients], weights=n_samples)),
-                "energy_J": energy,
-                "energy_tx_J": e_tx,
-                "energy_mem_J": e_mem,
-                "energy_mem_by_class_J": mem_by_class,
-                "bytes": nbytes,
-                "kept": sum(c["kept"] for c in clients),
-                "kept_by_class": kept_by_class,
-                "cum_energy_J": prev_e + energy,
-                "cum_bytes": prev_b + nbytes,
+            rec = round_record(r, clients, cost, acc, test_loss, rounds[-1] if rounds else None, {
                 "wall_s": time.perf_counter() - t0,
                 "cpu_s": time.process_time() - cpu0,  # all threads of this process
                 "train_s": t_train,
                 "select_s": t_select,
                 "eval_s": t_eval,
-                "clients": clients,
-            }
+            })
+            energy = rec["energy_J"]
             rounds.append(rec)
             atomic_torch_save({"round": r, "config": json.dumps(cfg.to_dict()), "model": model.state_dict(),
                                "residuals": residuals, "rounds": json.dumps(rounds),
