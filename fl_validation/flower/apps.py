@@ -30,6 +30,7 @@ from ..run import Federation, derive_seed, prepare_federation
 from ..server import evaluate
 from .common import SparsifySettings, fl_config_from_run_config
 from .mod import cwmp_mod, partition_id
+from .results import RunOutput, RunWriter
 from .strategy import CwmpFedAvg
 
 DataFn = Callable[[FLConfig], CifarArrays]
@@ -74,6 +75,7 @@ class _FederationCache:
         self.data_fn = data_fn
         self._lock = threading.Lock()
         self._cache: dict[str, Federation] = {}
+        self.dataset_info: dict[str, Any] = {}  # data.info() of the source behind the cached federation
 
     def __getstate__(self) -> dict[str, Any]:  # Ray pickles the ClientApp: ship no lock, no data
         return {"data_fn": self.data_fn}
@@ -90,7 +92,9 @@ class _FederationCache:
         with self._lock:
             if key not in self._cache:
                 self._cache.clear()
-                self._cache[key] = prepare_federation(cfg, self.data_fn(cfg), torch.device("cpu"))
+                data = self.data_fn(cfg)
+                self._cache[key] = prepare_federation(cfg, data, torch.device("cpu"))
+                self.dataset_info = data.info()
             return self._cache[key]
 
 
@@ -147,8 +151,14 @@ class ServerResult:
 
 
 def run_server(grid: Grid, cfg: FLConfig, data_fn: DataFn | None = None, *, sparse: bool = True,
-               evaluate_each_round: bool = True) -> ServerResult:
-    """Run ``cfg.rounds`` rounds of (CWMP) FedAvg over every node of ``grid``."""
+               evaluate_each_round: bool = True, output: RunOutput | None = None,
+               flower_run_id: int | None = None) -> ServerResult:
+    """Run ``cfg.rounds`` rounds of (CWMP) FedAvg over every node of ``grid``.
+
+    With ``output`` (needs ``sparse`` and ``evaluate_each_round``) the run directory of
+    :mod:`.results` is written as the rounds go, and one line per round is printed
+    (``flwr run --stream`` shows it). An exception is recorded in metrics.json, then re-raised.
+    """
     import time
 
     model = _new_model(cfg, derive_seed(cfg.seed, "init"))
@@ -159,7 +169,15 @@ def run_server(grid: Grid, cfg: FLConfig, data_fn: DataFn | None = None, *, spar
     evaluations: dict[int, dict[str, float]] = {}
     times: list[float] = []
     t_last = [time.perf_counter()]
-    fed = _FederationCache(data_fn or default_data).get(cfg) if evaluate_each_round else None
+    if output is not None and not (sparse and evaluate_each_round):
+        raise ValueError("run_server: output needs sparse=True and evaluate_each_round=True")
+    feds = _FederationCache(data_fn or default_data)
+    fed = feds.get(cfg) if evaluate_each_round else None
+    writer = None
+    if output is not None:
+        writer = RunWriter(output, cfg, feds.dataset_info, fed.partition_info, flower_run_id,
+                           grid=type(grid).__name__)
+        writer.start()
 
     def evaluate_fn(server_round: int, arrays: ArrayRecord) -> MetricRecord | None:
         if server_round == 0:
@@ -170,33 +188,62 @@ def run_server(grid: Grid, cfg: FLConfig, data_fn: DataFn | None = None, *, spar
         if fed is not None:
             m = _new_model(cfg, 0)
             m.load_state_dict(arrays.to_torch_state_dict())
+            te = time.perf_counter()
             with torch_threads(cfg.threads):
                 acc, loss = evaluate(m, fed.x_test, fed.y_test, cfg.eval_batch)
             evaluations[server_round] = {"test_acc": acc, "test_loss": loss}
             out = MetricRecord({"test-acc": acc, "test-loss": loss})
+            hist = getattr(strategy, "history", [])
+            if writer is not None and hist and hist[-1]["round"] == server_round:
+                rec = writer.add_round(hist[-1], acc, loss, times[-1], time.perf_counter() - te)
+                print(f"[flower {cfg.run_id}] round {server_round}/{cfg.rounds} acc {acc:.4f} loss {loss:.3f} "
+                      f"E {rec['energy_J']:.6g} J (cum {rec['cum_energy_J']:.6g} J) kept {rec['kept']} "
+                      f"{times[-1]:.1f} s", flush=True)
         t_last[0] = time.perf_counter()
         return out
 
-    result = strategy.start(grid, ArrayRecord(model.state_dict()), num_rounds=cfg.rounds,
-                            train_config=ConfigRecord(), evaluate_fn=evaluate_fn)
+    try:
+        result = strategy.start(grid, ArrayRecord(model.state_dict()), num_rounds=cfg.rounds,
+                                train_config=ConfigRecord(), evaluate_fn=evaluate_fn)
+    except BaseException as exc:
+        if writer is not None:
+            writer.fail(exc)
+            print(f"[flower {cfg.run_id}] failed: {type(exc).__name__}: {exc} (recorded in "
+                  f"{writer.run_dir / 'metrics.json'})", flush=True)
+        raise
+    if writer is not None:
+        doc = writer.finish()
+        print(f"[flower {cfg.run_id}] {'done' if doc['complete'] else 'stopped'} after round {doc['rounds_done']}/"
+              f"{cfg.rounds}: acc {doc['final_test_acc']} total E {doc['total_energy_J']:.6g} J -> {writer.run_dir}",
+              flush=True)
     return ServerResult(cfg=cfg, arrays=result.arrays, history=getattr(strategy, "history", []),
                         evaluations=evaluations, wall_s_per_round=times)
 
 
 def make_server_app(cfg: FLConfig | None = None, data_fn: DataFn | None = None, *, sparse: bool = True,
-                    on_result: Callable[[ServerResult], None] | None = None) -> ServerApp:
-    """ServerApp running :func:`run_server`; ``on_result`` receives the result (in-process/Ray driver)."""
+                    on_result: Callable[[ServerResult], None] | None = None,
+                    output: RunOutput | None = None) -> ServerApp:
+    """ServerApp running :func:`run_server`; ``on_result`` receives the result (in-process/Ray driver).
+
+    ``cfg`` given in code: results are written only to ``output`` (if given). ``cfg`` None
+    (``flwr run``): config and output both from ``context.run_config`` (``results``,
+    ``preset``, ``tag``; see :mod:`.results`), so every ``flwr run`` leaves a run directory.
+    """
     app = ServerApp()
 
     @app.main()
     def main(grid: Grid, context: Context) -> None:
         c = cfg or fl_config_from_run_config(context.run_config)
-        res = run_server(grid, c, data_fn, sparse=sparse)
+        out = output
+        if out is None and cfg is None and sparse:
+            out = RunOutput.from_run_config(context.run_config)
+        res = run_server(grid, c, data_fn, sparse=sparse, output=out, flower_run_id=context.run_id)
         if on_result is not None:
             on_result(res)
-        for r in res.history:
-            print(f"[flower {c.run_id}] round {r['round']}: E {r.get('cwmp.energy-J', float('nan')):.4g} J, "
-                  f"bytes {r.get('cwmp.bytes')}, kept {r.get('cwmp.kept')}, "
-                  f"test acc {res.evaluations.get(r['round'], {}).get('test_acc')}")
+        if out is None:
+            for r in res.history:
+                print(f"[flower {c.run_id}] round {r['round']}: E {r.get('cwmp.energy-J', float('nan')):.4g} J, "
+                      f"bytes {r.get('cwmp.bytes')}, kept {r.get('cwmp.kept')}, "
+                      f"test acc {res.evaluations.get(r['round'], {}).get('test_acc')}")
 
     return app

@@ -94,12 +94,18 @@ def fl_config_from_run_config(run_config: Mapping[str, Any], base: FLConfig | No
     """A Flower run config (``[tool.flwr.app.config]``, keys like ``local-epochs``) -> FLConfig.
 
     Keys are FLConfig field names with ``-`` or ``_``; an unknown key is an error naming it.
+    The output keys (``results``, ``preset``, ``tag``: where the ServerApp writes, see
+    :mod:`.results`) are skipped.
     """
     import dataclasses
+
+    from .results import OUTPUT_KEYS
 
     names = {f.name for f in dataclasses.fields(FLConfig)}
     kw: dict[str, Any] = {}
     for key, value in run_config.items():
+        if key in OUTPUT_KEYS:
+            continue
         k = RUN_CONFIG_ALIASES.get(key, key).replace("-", "_")
         if k not in names:
             raise ValueError(f"run config key {key!r} is not an FLConfig field (known: {sorted(names)})")

@@ -22,6 +22,7 @@ from flwr.serverapp import Grid, ServerApp
 
 from ..config import FLConfig
 from .apps import DataFn, ServerResult, make_client_app, make_server_app
+from .results import RunOutput
 
 QUIET_ENV = {"FLWR_TELEMETRY_ENABLED": "0", "RAY_USAGE_STATS_ENABLED": "0", "FLWR_DISABLE_UPDATE_CHECK": "1"}
 NODE_ID_BASE = 1000
@@ -82,13 +83,16 @@ class InProcessGrid(Grid):
 
 
 def run_inprocess(cfg: FLConfig, data_fn: DataFn | None = None, *, sparse: bool = True,
-                  server_app: ServerApp | None = None, client_app: ClientApp | None = None) -> ServerResult:
-    """Run the Flower apps for ``cfg`` in this process (no Ray); returns the server's result."""
+                  server_app: ServerApp | None = None, client_app: ClientApp | None = None,
+                  output: RunOutput | None = None) -> ServerResult:
+    """Run the Flower apps for ``cfg`` in this process (no Ray); returns the server's result.
+
+    ``output``: also write the run directory there (see :mod:`.results`)."""
     from flwr.supercore.task_identity import TaskIdentity
 
     quiet_environment()
     out: list[ServerResult] = []
-    sapp = server_app or make_server_app(cfg, data_fn, sparse=sparse, on_result=out.append)
+    sapp = server_app or make_server_app(cfg, data_fn, sparse=sparse, on_result=out.append, output=output)
     capp = client_app or make_client_app(cfg, data_fn, sparsify=sparse)
     grid = InProcessGrid(capp, cfg.n_clients)
     saved = (TaskIdentity._task_id, TaskIdentity._run_id, TaskIdentity._node_id)
@@ -104,7 +108,8 @@ def run_inprocess(cfg: FLConfig, data_fn: DataFn | None = None, *, sparse: bool 
 
 
 def run_ray(cfg: FLConfig, data_fn: DataFn | None = None, *, num_cpus: int = 2,
-            cpus_per_client: float = 1.0, sparse: bool = True) -> tuple[ServerResult | None, float]:
+            cpus_per_client: float = 1.0, sparse: bool = True,
+            output: RunOutput | None = None) -> tuple[ServerResult | None, float]:
     """Flower's Ray simulation (needs ``flwr[simulation]``); returns (result, wall seconds).
 
     The ServerApp runs in this process, so its result is returned when Flower
@@ -116,7 +121,7 @@ def run_ray(cfg: FLConfig, data_fn: DataFn | None = None, *, num_cpus: int = 2,
     out: list[ServerResult] = []
     t0 = time.perf_counter()
     run_simulation(
-        server_app=make_server_app(cfg, data_fn, sparse=sparse, on_result=out.append),
+        server_app=make_server_app(cfg, data_fn, sparse=sparse, on_result=out.append, output=output),
         client_app=make_client_app(cfg, data_fn, sparsify=sparse),
         num_supernodes=cfg.n_clients,
         backend_config={"client_resources": {"num_cpus": cpus_per_client, "num_gpus": 0.0},

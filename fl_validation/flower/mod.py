@@ -8,7 +8,9 @@ same code and cost model as the ``fl_validation`` loop; selection RNG seeded
 ``derive_seed(seed, "select", round, partition_id)``), and replaces the reply's
 arrays with the sparse format of :mod:`.wire`. Its MetricRecord gets
 ``cwmp.energy-J``, ``cwmp.energy-tx-J``, ``cwmp.energy-mem-J``, ``cwmp.bytes``,
-``cwmp.kept``, ``cwmp.retained-frac`` and ``cwmp.partition-id``.
+``cwmp.kept``, ``cwmp.retained-frac`` and ``cwmp.partition-id``; its ConfigRecord
+``cwmp.stats`` holds, under ``json``, ``sparsify``'s full per-client record (the one
+the ``fl_validation`` loop writes to metrics.json) plus ``train_s``/``select_s``.
 
 Settings come from the message's ConfigRecord (``cwmp.*``, sent by
 :class:`~.strategy.CwmpFedAvg`); without them the reply passes unchanged.
@@ -16,11 +18,13 @@ Settings come from the message's ConfigRecord (``cwmp.*``, sent by
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 
 import numpy as np
 import torch
-from flwr.app import Array, ArrayRecord, Context, Message, MessageType, MetricRecord
+from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Message, MessageType, MetricRecord
 from flwr.clientapp.typing import ClientAppCallable
 
 from ..client import sparsify
@@ -32,6 +36,7 @@ RESIDUAL_KEY = "cwmp.residual"
 ARRAYS_KEY = "arrays"
 METRICS_KEY = "metrics"
 CONFIG_KEY = "config"
+STATS_KEY = "cwmp.stats"  # ConfigRecord {"json": ...}: JSON keeps None, nested dicts and exact floats
 log = logging.getLogger(__name__)
 
 
@@ -54,7 +59,9 @@ def cwmp_mod(msg: Message, context: Context, call_next: ClientAppCallable) -> Me
         return call_next(msg, context)
     setup = model_setup(settings.model, settings.profile)
     global_state = {k: t.clone() for k, t in msg.content.array_records[ARRAYS_KEY].to_torch_state_dict().items()}
+    t_train = time.perf_counter()
     reply = call_next(msg, context)
+    t_train = time.perf_counter() - t_train
     if reply.has_error():
         return reply
     k = partition_id(context)
@@ -65,6 +72,7 @@ def cwmp_mod(msg: Message, context: Context, call_next: ClientAppCallable) -> Me
     if settings.error_feedback and RESIDUAL_KEY in context.state.array_records:
         res_vec = torch.from_numpy(context.state.array_records[RESIDUAL_KEY]["residual"].numpy().copy())
         g = g + res_vec
+    t_select = time.perf_counter()
     gen = torch.Generator().manual_seed(derive_seed(settings.seed, "select", rnd, k))
     res = sparsify(g, settings, setup.cost, setup.c_t, setup.class_ids_t, gen)
     sparse = torch.where(res.mask, g, torch.zeros((), dtype=g.dtype))
@@ -84,4 +92,6 @@ def cwmp_mod(msg: Message, context: Context, call_next: ClientAppCallable) -> Me
     })
     reply.content[ARRAYS_KEY] = arrays
     reply.content[METRICS_KEY] = metrics
+    reply.content[STATS_KEY] = ConfigRecord({"json": json.dumps(
+        {**s, "train_s": t_train, "select_s": time.perf_counter() - t_select})})
     return reply

@@ -8,12 +8,15 @@
   ``fl_validation.server.FedAvgAggregator`` (float64, weights n_k / N, in
   partition-id order: the same arithmetic as the ``fl_validation`` loop).
   Energy, bytes and kept counts are summed over clients, not averaged.
-- ``history``: per round, the per-client metrics and the sums.
+- ``history``: per round, the per-client metrics and the sums; ``records`` holds each
+  client's entry in the ``fl_validation`` loop's metrics.json format (from the mod's
+  ``cwmp.stats``), ``train_s``/``select_s`` the clients' summed times.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import math
 from typing import Any, Iterable
@@ -27,7 +30,7 @@ from torch import nn
 from ..server import FedAvgAggregator
 from . import wire
 from .common import SparsifySettings, flatten, model_setup
-from .mod import ARRAYS_KEY, METRICS_KEY
+from .mod import ARRAYS_KEY, METRICS_KEY, STATS_KEY
 
 log = logging.getLogger(__name__)
 SUMMED = ("cwmp.energy-J", "cwmp.energy-tx-J", "cwmp.energy-mem-J", "cwmp.bytes", "cwmp.kept")
@@ -103,6 +106,9 @@ class CwmpFedAvg(FedAvg):
             n = met[self.weighted_by_key]
             if isinstance(n, bool) or not isinstance(n, (int, float)) or n <= 0 or int(n) != n:
                 raise wire.SparseFormatError(f"{who}: {self.weighted_by_key}={n!r}, expected a positive integer")
+            if STATS_KEY not in m.content.config_records or "json" not in m.content.config_records[STATS_KEY]:
+                raise wire.SparseFormatError(f"{who}: reply lacks ConfigRecord {STATS_KEY!r} with 'json' "
+                                             "(is cwmp_mod installed on the ClientApp's train function?)")
             rows.append((int(met.get("cwmp.partition-id", m.metadata.src_node_id)), int(n), dec, met, m))
         rows.sort(key=lambda r: r[0])
         total = sum(r[1] for r in rows)
@@ -117,9 +123,17 @@ class CwmpFedAvg(FedAvg):
         agg.apply(self.model)
         arrays = ArrayRecord(self.model.state_dict())
         metrics = self.train_metrics_aggr_fn([r[4].content for r in rows], self.weighted_by_key)
+        records = []
+        for pid, n, _, met, m in rows:
+            stats = json.loads(str(m.content.config_records[STATS_KEY]["json"]))
+            records.append({"client": pid, "n_samples": n, "steps": int(met.get("steps", 0)),
+                            "train_loss": float(met.get("train-loss", float("nan"))), **stats})
+        times = {key: math.fsum(r.pop(key, 0.0) for r in records) for key in ("train_s", "select_s")}
         self.history.append({
             "round": server_round,
             "clients": [{"client": pid, "n_samples": n, **met} for pid, n, _, met, _ in rows],
+            "records": records,
+            **times,
             **dict(metrics),
         })
         return arrays, metrics
