@@ -10,6 +10,8 @@ Examples::
     cwmp fl --preset paper --rounds 2 --tag timing   # any FLConfig field can be overridden
     cwmp fl --profile-info                        # cost CV per model and profile
     cwmp fl --preset paper --summary              # table of the complete runs (mean +- std over seeds)
+    cwmp fl --preset smoke --engine flower --flower-backend deployment --superlink 127.0.0.1:8000
+                                                  # on a running SuperLink; results in fl/smoke-flower/
 
 Overriding a field that changes the computation of runs already on disk is
 refused run by run (``mismatch``): pick a new ``--tag`` (results go to
@@ -101,8 +103,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--engine", choices=("loop", "flower"), default="loop",
                    help="loop: this package's FedAvg loop (default); flower: the same runs on Flower "
                         "(needs the [flower] extra; results in fl/<preset>-flower/)")
-    p.add_argument("--flower-backend", choices=("ray", "inprocess"), default="ray",
-                   help="with --engine flower: Ray simulation (default, needs flwr[simulation]) or in-process")
+    p.add_argument("--flower-backend", choices=("ray", "inprocess", "deployment"), default="ray",
+                   help="with --engine flower: Ray simulation (default, needs flwr[simulation]), in-process, "
+                        "or deployment: submit to a running SuperLink (--superlink)")
+    p.add_argument("--superlink", default=None, metavar="HOST:PORT",
+                   help="with --flower-backend deployment: the SuperLink's Control API (flower-superlink --port, "
+                        "default 8000); the run's results are written by the SuperLink's ServerApp under --results")
+    p.add_argument("--superlink-root-certificates", default=None, metavar="PEM",
+                   help="CA certificate(s) of a TLS SuperLink; without it the connection is insecure "
+                        "(flower-superlink --insecure, trusted networks only)")
+    p.add_argument("--flower-app", default=None, metavar="DIR",
+                   help="with deployment: the Flower app folder (pyproject.toml with [tool.flwr.app]; "
+                        "default: this repository)")
+    p.add_argument("--flower-timeout", type=float, default=None, metavar="SECONDS",
+                   help="with deployment: stop a run that has not finished after this long (default: no limit)")
     g = p.add_argument_group("config overrides (any FLConfig field; default: the preset's value)")
     for f in dataclasses.fields(FLConfig):
         flag = "--" + f.name.replace("_", "-")
@@ -228,11 +242,42 @@ def validate(ns: argparse.Namespace, *, check_outputs: bool | None = None) -> tu
     data = configs[0].data
     if data and not Path(data).expanduser().exists():
         raise UsageError(f"--data {data!r}: no such file or directory")
+    _validate_flower(ns, configs)
     if check_outputs is None:
         check_outputs = not ns.list
     if check_outputs:
         check_writable(ns.results)
     return preset, configs, skipped
+
+
+def _flower_app_dir(ns: argparse.Namespace) -> Path:
+    """``--flower-app``, else the repository holding this package (its pyproject.toml has [tool.flwr.app])."""
+    return Path(ns.flower_app).expanduser().resolve() if ns.flower_app else Path(__file__).resolve().parents[1]
+
+
+def _validate_flower(ns: argparse.Namespace, configs: list[FLConfig]) -> None:
+    """The deployment flags: only with --engine flower --flower-backend deployment, which needs --superlink."""
+    deployment = ns.engine == "flower" and ns.flower_backend == "deployment"
+    given = [f for f, v in (("--superlink", ns.superlink), ("--superlink-root-certificates",
+                                                             ns.superlink_root_certificates),
+                            ("--flower-app", ns.flower_app), ("--flower-timeout", ns.flower_timeout)) if v is not None]
+    if not deployment:
+        if given:
+            raise UsageError(f"{given[0]} needs --engine flower --flower-backend deployment")
+        return
+    if ns.superlink is None:
+        raise UsageError("--flower-backend deployment needs --superlink HOST:PORT (a running flower-superlink)")
+    if ns.flower_timeout is not None and not ns.flower_timeout > 0:
+        raise UsageError(f"--flower-timeout must be > 0 seconds, got {ns.flower_timeout}")
+    if ns.max_rounds_this_call is not None:
+        raise UsageError("--max-rounds-this-call: a Flower run is not resumable")
+    try:
+        from .flower.deploy import SuperLinkTarget, check_app
+    except ImportError as exc:
+        raise UsageError(f"--engine flower needs flwr (pip install -e '.[flower]'): {exc}") from None
+    SuperLinkTarget.parse(ns.superlink, ns.superlink_root_certificates)
+    for cfg in configs:
+        check_app(_flower_app_dir(ns), cfg)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -285,8 +330,17 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError as exc:
             print(f"cwmp fl: --engine flower needs flwr (pip install -e '.[flower]'): {exc}", file=sys.stderr)
             return 2
-        done = run_configs(configs, results, preset, data, tag=ns.tag, backend=ns.flower_backend)
-        return 0 if all(v == "complete" for v in done.values()) else 1
+        kw = {}
+        if ns.flower_backend == "deployment":
+            from .flower.deploy import SuperLinkTarget
+
+            kw = dict(superlink=SuperLinkTarget.parse(ns.superlink, ns.superlink_root_certificates),
+                      app_dir=_flower_app_dir(ns), timeout_s=ns.flower_timeout)
+            if ns.superlink_root_certificates is None:
+                print(f"cwmp fl: note: insecure connection to the SuperLink {ns.superlink} (trusted network only)")
+        done = run_configs(configs, results, preset, data, tag=ns.tag, backend=ns.flower_backend, force=ns.force,
+                           err=lambda line: print(line, file=sys.stderr, flush=True), **kw)
+        return 0 if all(v in ("complete", "skipped") for v in done.values()) else 1
     outcomes = run_sweep(configs, results, preset, data, tag=ns.tag, resume=ns.resume, force=ns.force,
                          max_rounds_this_call=ns.max_rounds_this_call)
     _print_summary(configs, results, preset, ns.tag)
