@@ -163,6 +163,57 @@ def _merge(a_idx, a_g, a_c, b_idx, b_g, b_c, with_c, out_v, out_c):
     return k
 
 
+def _hist(g, c, kind, B, lo, hi, base, shift, nbk, cnt, cost):
+    """Budget-mode key histogram: count and cost of eligible items per bucket of the float64 key's bits.
+
+    Bucket 0: key < lo (and ineligible items); nbk + 1: key ≥ hi; bucket j in 1..nbk:
+    lo ≤ key < hi with (bits(key) − base) >> shift = j − 1 (bits are monotone in a
+    positive float, so buckets are contiguous key ranges). Why: with heavy-tailed costs
+    the cost prefix a sample predicts is uncertain, so its bracket is wide; the exact
+    cost per bucket pins the break item to one or two buckets for one extra sweep.
+    """
+    kb = np.empty(1, dtype=np.float64)
+    ib = kb.view(np.int64)
+    for i in range(g.shape[0]):
+        gi = np.float64(g[i])
+        v = gi * gi
+        ci = np.float64(c[i])
+        if kind == 0:
+            key = v / ci
+        elif kind == 1:
+            key = abs(gi) / ci
+        else:
+            key = abs(gi)
+        if (v == 0.0) | (ci > B) | (key < lo):
+            j = 0
+        elif key >= hi:
+            j = nbk + 1
+        else:
+            kb[0] = key
+            j = 1 + ((ib[0] - base) >> shift)
+            j = min(max(j, 1), nbk)  # (NaN keys: the sweep that follows rejects the input)
+        cnt[j] += 1
+        cost[j] += ci
+    return 0
+
+
+def _min_unit_exp(c):
+    """min over c (> 0, finite) of e where c = odd · 2^e, and Σc (float64): fast.py's dyadic test."""
+    best = 1 << 30
+    total = 0.0
+    for i in range(c.shape[0]):
+        x = np.float64(c[i])
+        total += x
+        m, e = math.frexp(x)  # x = m 2^e, m in [0.5, 1)
+        mi = np.int64(m * 9007199254740992.0)  # m 2^53: the exact 53-bit integer mantissa
+        low = mi & (-mi)
+        tz = math.frexp(np.float64(low))[1] - 1  # log2 of the lowest set bit
+        u = e - 53 + tz
+        if u < best:
+            best = u
+    return best, total
+
+
 def _fill(g, c, kind, B, khi, chi, out_idx, out_key, out_c):
     """Eligible items with 0 ≤ key ≤ khi and c ≤ chi (fill's candidates), ascending index."""
     n = g.shape[0]
@@ -201,6 +252,8 @@ class _Compiled:
         self.split = jit(_split)
         self.best = jit(_best)
         self.merge = jit(_merge)
+        self.hist = jit(_hist)
+        self.min_unit_exp = jit(_min_unit_exp)
         self.fill = jit(_fill)
         self.version = str(numba.__version__)
 

@@ -67,6 +67,9 @@ SORT_MAX = 2048  # candidate sets at most this big are sorted outright (no sampl
 BAND_SORT_MAX = 1 << 14  # bands larger than this are bracketed again instead of sorted
 AUTO_MIN_D = 1 << 15  # impl="auto" uses the reference below this size
 MAX_WIDEN = 40  # bracket widenings before giving up on sampling (then: everything is the band)
+HIST_MIN_FRAC = 0.1  # compiled path, budget mode: a sample bracket wider than this share of the
+# sample (heavy-tailed costs) is narrowed by one histogram sweep (_hist_bracket) first
+HIST_BUCKETS = 4096
 
 # Which engine runs host (numpy / CPU torch) input: "auto" = the compiled kernels of
 # solvers/_kernels.py when numba imports, else the pure numpy engine; "numba" = require
@@ -569,9 +572,14 @@ def budget_prefix(ks: _Keys, B_lo: float, B_hi: float, rng: np.random.Generator,
             p_lo = int(np.searchsorted(Cs, R_hi + Z * sig, side="right")) + 1
         else:
             S = None
+    hist_T = None
+    if ks.fused is not None and S is not None and p_lo - p_hi > HIST_MIN_FRAC * len(S.K):
+        hist_T = _hist_bracket(ks, S, p_hi, p_lo, B_lo - base_W, B_hi - base_W)
     for it in range(MAX_WIDEN + 1):
         if S is None:
             T_hi, T_lo = math.inf, bottom
+        elif it == 0 and hist_T is not None:
+            T_hi, T_lo = hist_T  # if it misses (it should not), the sample's bracket widens from here
         else:
             if it == MAX_WIDEN:
                 p_hi, p_lo = -1, len(S.K)
@@ -646,6 +654,52 @@ def budget_prefix(ks: _Keys, B_lo: float, B_hi: float, rng: np.random.Generator,
             pre.c_b = float(sp.band_c[pos])
         return pre
     raise RuntimeError("budget_prefix: bracket did not converge")  # pragma: no cover
+
+
+def _bits(x: float) -> int:
+    return int(np.array([x], dtype=np.float64).view(np.int64)[0])
+
+
+def _from_bits(b: int) -> float:
+    return float(np.array([b], dtype=np.int64).view(np.float64)[0])
+
+
+def _hist_bracket(ks: _Keys, S: _Sample, p_hi: int, p_lo: int, R_lo: float,
+                  R_hi: float) -> tuple[float, float] | None:
+    """(T_hi, T_lo) from one histogram sweep over the sample's bracket; None: keep the sample's.
+
+    Buckets are ranges of the float64 key's bit pattern inside [lo, hi) (the sample's
+    bracket). Walking the exact per-bucket costs from the top gives the bucket where
+    the cost crosses R_lo (T_hi: its upper edge, so the items above cost ≤ R_lo − m)
+    and the one where it passes R_hi (T_lo: its lower edge); m = 1e-7 R is far above
+    the rounding of these sums. budget_prefix then certifies as always: a bracket that
+    missed only costs a widening.
+    """
+    lo = _threshold(S, p_lo, True, False)
+    hi = _threshold(S, p_hi, True, True)
+    if not (0.0 < lo < hi < math.inf):
+        return None
+    fz = ks.fused
+    base, top = _bits(lo), _bits(hi)
+    span = top - base
+    shift = max(0, int(math.ceil(math.log2(max(span / HIST_BUCKETS, 1.0)))))
+    nbk = (span >> shift) + 1
+    cnt = np.zeros(nbk + 2, dtype=np.int64)
+    cost = np.zeros(nbk + 2, dtype=np.float64)
+    fz.kern.hist(fz.g, fz.c, fz.kind, float(fz.B), float(lo), float(hi), base, shift, nbk, cnt, cost)
+    STATS["kernel"] += 1
+    margin = 1e-7 * abs(R_hi) + 1e-300
+    cum = float(cost[nbk + 1])
+    if cum > R_lo - margin:
+        return None  # the break lies above the sample's bracket: the sample loop widens
+    T_hi = None
+    for j in range(nbk, 0, -1):
+        cum += float(cost[j])
+        if T_hi is None and cum > R_lo - margin:
+            T_hi = _from_bits(min(base + (j << shift), top) - 1)  # key > T_hi ⇔ key in a bucket above j
+        if T_hi is not None and cum > R_hi + margin:
+            return T_hi, _from_bits(base + ((j - 1) << shift) - 1)  # key > T_lo ⇔ bucket j or above
+    return None
 
 
 def _prefix_mask(ks: _Keys, pre: _Prefix) -> Any:
@@ -1241,6 +1295,10 @@ def _dyadic_exact(inp: _Inputs, B: float) -> bool:
     """
     if B <= 0:
         return False
+    if inp.kern is not None:  # one compiled pass instead of a float64 copy, frexp and integer passes
+        e_c, total = inp.kern.min_unit_exp(inp.fc)
+        e_B = _min_unit_exp(np.array([B]))
+        return total < 2.0 ** (53 + e_c) * (1 - 1e-9) and B < 2.0 ** (53 + min(e_c, e_B))
     c = inp.c
     if inp.be.name != "numpy":
         c = inp.be.to_host(c)
