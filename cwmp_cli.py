@@ -224,6 +224,9 @@ def claims_table(checks: str, results: str) -> list[dict]:
             status = row["status"]
             if row.get("interim_status") and not row.get("complete", True):
                 status = f"{status} (interim: {row['interim_status']})"
+            bp = row.get("evidence", {}).get("bounded_proof")
+            if status == "proved_bounded" and bp:  # the bound N is part of the status (docs/THEORY.md §7)
+                status = f"{status} (d <= {bp['proved_for_d_le']})"
             rows.append({"id": row["id"], "status": status, "statement": row["statement"]})
     return rows
 

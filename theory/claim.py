@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-STATUSES = ("proved_symbolic", "verified_numeric", "verified_montecarlo", "counterexample_found", "failed")
+# proved_bounded: an SMT proof (theory/proofs.py) for every real instance with d <= N items, N in
+# evidence["bounded_proof"]["proved_for_d_le"]; above N the row's numeric sub-results are the evidence
+STATUSES = ("proved_symbolic", "proved_bounded", "verified_numeric", "verified_montecarlo", "counterexample_found",
+            "failed")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ Files written (atomically, via solvers.io):
     predictor as withdrawn carries ``evidence["withdrawn"] = true`` and status ``failed``::
 
         {"id": "C6", "statement": str, "method": str,
-         "status": "proved_symbolic" | "verified_numeric" | "verified_montecarlo"
+         "status": "proved_symbolic" | "proved_bounded" | "verified_numeric" | "verified_montecarlo"
                    | "counterexample_found" | "failed",
          "evidence": {"summary": str, ...claim-specific numbers, instances, sub-checks, "seconds": float}}
 
@@ -101,8 +101,12 @@ def console_table(rows: list[ClaimResult]) -> str:
 
 
 def run_report(results: str | Path = "results", quick: bool = False, seed: int = 20260322,
-               progress: bool = True) -> tuple[list[ClaimResult], Path]:
-    """Run every check, write results/theory/*, return the rows and the output folder."""
+               progress: bool = True, proof_d: int | None = None,
+               proof_timeout_s: float | None = None) -> tuple[list[ClaimResult], Path]:
+    """Run every check, write results/theory/*, return the rows and the output folder.
+
+    ``proof_d``: bounded z3 proofs (theory/proofs.py) for d = 1..proof_d (default proofs.DEFAULT_D;
+    0 skips them, e.g. where z3 is not installed); ``proof_timeout_s`` per query."""
     from solvers.io import atomic_write_json, atomic_write_text, environment_info
 
     from . import claims_solvers as cs
@@ -182,6 +186,7 @@ def run_report(results: str | Path = "results", quick: bool = False, seed: int =
                                {"error": repr(exc), "traceback": traceback.format_exc()}, f"crashed: {exc!r}")
                    for i in (cid if isinstance(cid, tuple) else (cid,))]
         rows.extend(res if isinstance(res, list) else [res])
+    proof_meta = _bounded_proofs(rows, proof_d, proof_timeout_s, bar)
     total = time.perf_counter() - t0
     del sym_cache
     root.mkdir(parents=True, exist_ok=True)
@@ -189,13 +194,40 @@ def run_report(results: str | Path = "results", quick: bool = False, seed: int =
     sizes = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(sz).items()}
     sizes["t1_costs"] = [c.describe() for c in sz.t1_costs]
     atomic_write_json(root / "report_meta.json", {
-        "config": {"quick": quick, "seed": seed, "sizes": sizes, "k_se": ct.K_SE},
+        "config": {"quick": quick, "seed": seed, "sizes": sizes, "k_se": ct.K_SE, "bounded_proofs": proof_meta},
         "environment": environment_info(), "seconds_total": round(total, 1),
         "statuses": {r.id: r.status for r in rows}})
     for name, data in figures.items():
         atomic_write_json(root / name, data)
     atomic_write_text(root / "report.md", render_markdown(rows, quick, seed, total))
     return rows, root
+
+
+def _bounded_proofs(rows: list[ClaimResult], proof_d: int | None, timeout_s: float | None, bar) -> dict:
+    """Run theory/proofs.py and fold it into the rows in place (C1, C3-C8); returns the run's summary.
+
+    A crash or a missing z3 is reported (one line in report_meta, the rows keep their numeric status)."""
+    from . import proofs
+
+    d = proofs.DEFAULT_D if proof_d is None else proof_d
+    if d == 0:
+        return {"run": False, "reason": "proof_d = 0"}
+    try:
+        run = proofs.run_proofs(d, proofs.DEFAULT_TIMEOUT_S if timeout_s is None else timeout_s,
+                                progress=(lambda msg: bar.set_postfix_str(f"z3 {msg}"))
+                                if hasattr(bar, "set_postfix_str") else None)
+    except ImportError as exc:
+        return {"run": False, "reason": str(exc)}
+    for i, r in enumerate(rows):
+        if r.id in proofs.PROVED_CLAIMS or r.id == "C6":
+            try:
+                rows[i] = proofs.merge_into_row(r, run)
+            except Exception as exc:  # reported, never hidden: the row fails
+                rows[i] = ClaimResult(r.id, r.statement, r.method, "failed",
+                                      {**r.evidence, "error": f"bounded proof merge: {exc!r}"}, r.key_numbers)
+    return {"run": True, "d_max": run.d_max, "timeout_s": run.timeout_s, "solver": run.solver,
+            "version": run.version, "seconds": round(run.seconds, 2),
+            "proved_for_d_le": {c: run.proved_up_to(c) for c in proofs.PROVED_CLAIMS}}
 
 
 def render_markdown(rows: list[ClaimResult], quick: bool, seed: int, seconds: float) -> str:
@@ -223,6 +255,15 @@ def render_markdown(rows: list[ClaimResult], quick: bool, seed: int, seconds: fl
             if ev.get("withdrawn"):
                 notes.append(f"- **T2-pbeat** {ev.get('withdrawal')}. {ev.get('p_beat_note')}.")
             notes.append(f"- **T2-pbeat** {ev.get('limit_note')}.")
+        bp = ev.get("bounded_proof")
+        if bp:
+            cells = "; ".join(f"{p}: " + ", ".join(f"d={o['d']} {o['result']} {o['seconds']:.2f} s" for o in x["by_d"])
+                              for p, x in bp["parts"].items())
+            notes.append(f"- **{r.id}** bounded proof ({bp['solver']} {bp['version']}, {bp['timeout_s']:g} s per "
+                         f"query, exact rationals, B = 1): proved for every real instance with d <= "
+                         f"{bp['proved_for_d_le']}; {cells}"
+                         + (". Above that d the numeric sub-results are the evidence."
+                            if r.status == "proved_bounded" else "."))
         if r.status == "failed":
             what = (ev.get('problems') or ev.get('failed_sub_results') or ev.get('error') or ev.get('violations'))
             notes.append(f"- **{r.id} FAILED**{' (withdrawn)' if ev.get('withdrawn') else ''}: {what}")
