@@ -77,7 +77,8 @@ HIST_BUCKETS = 4096
 KERNEL = "auto"
 KERNELS = ("auto", "numba", "numpy")
 
-STATS: dict[str, int] = {"calls": 0, "fallback": 0, "exact_sums": 0, "widen": 0, "prekey32": 0, "kernel": 0}
+STATS: dict[str, int] = {"calls": 0, "fallback": 0, "exact_sums": 0, "widen": 0, "prekey32": 0, "kernel": 0,
+                         "exact_left": 0}
 
 
 def kernel_path() -> str:
@@ -729,17 +730,36 @@ def _merge_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.insert(a, np.searchsorted(a, b), b)
 
 
-def _fill_tail(ks: _Keys, pre: _Prefix, B: float, rng: np.random.Generator) -> np.ndarray:
+def _exact_left(ks: _Keys, pre: _Prefix, B: float) -> float:
+    """The reference's `left` after the Dantzig prefix, bit for bit: its cumsum in key order.
+
+    Sorts the prefix only (not all d items): the fallback when the certified
+    interval for `left` is too wide for fill to decide (heavy-tailed costs put
+    some candidate's cost within rounding of it).
+    """
+    sp = pre.sp
+    base = sp.sure_idx if sp.sure_idx is not None else np.zeros(0, np.int64)
+    idx = _merge_sorted(base, _merge_sorted(sp.extra, pre.taken_band))
+    order = np.argsort(-ks.exact(idx), kind="stable")  # idx ascending: ties by lower index
+    cum = np.cumsum(ks.be.take64(ks.c, idx)[order])
+    return float(B - float(cum[-1]))
+
+
+def _fill_tail(ks: _Keys, pre: _Prefix, B: float, rng: np.random.Generator,
+               left: float | None = None) -> np.ndarray:
     """Indices `fill` adds after the Dantzig prefix, as the reference's greedy_walk does.
 
     The reference's `left` is carried as an interval [L_lo, L_hi] that contains
     it for every rounding of the sums we could not reproduce; it is a single
-    number (exact emulation) when the prefix sum was formed as the reference's.
+    number (exact emulation) when the prefix sum was formed as the reference's,
+    or when the caller passes it (`left`, from _exact_left).
     Rounding is monotone, so bounding the operands bounds the result.
     """
     if pre.b is None:
         return np.zeros(0, np.int64)
-    if pre.n == 0:
+    if left is not None:
+        L_lo = L_hi = float(left)
+    elif pre.n == 0:
         L_lo = L_hi = float(B)  # left = budget − 0.0
     elif pre.E == 0.0:
         L_lo = L_hi = float(B - pre.W_last)  # the reference's own subtraction
@@ -1171,7 +1191,13 @@ def _budget(inp: _Inputs, B: float, kind: str, greedy: str, exact_sums: bool) ->
                             "rho": ks.rho}
     tail = None
     if greedy in ("fill", "safe"):
-        tail = _fill_tail(ks, pre, B, rng)
+        try:
+            tail = _fill_tail(ks, pre, B, rng)
+        except _Ambiguous:
+            if pre.E == 0.0 or pre.n == 0:
+                raise  # `left` was exact already: the reference decides
+            STATS["exact_left"] += 1
+            tail = _fill_tail(ks, pre, B, rng, left=_exact_left(ks, pre, B))
         info["fill_added"] = len(tail)
     idx, value, energy = _kept(inp, ks, pre, tail, True)
     # Dantzig's LP bound (l2 order) for the certificate

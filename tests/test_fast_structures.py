@@ -279,3 +279,20 @@ def test_resnet18_layout_matches_fl_validation():
     assert np.array_equal(cost_model_for("resnet18", "on-device").costs(), structures.resnet18_costs())
     sizes = structures.resnet18_sizes(D)
     assert sizes.sum() == D and sizes.min() >= 1 and len(sizes) == len(layout)
+
+
+@pytest.mark.parametrize("kernel", KERNELS_UNDER_TEST)
+def test_fill_with_exact_left_when_the_interval_is_too_wide(kernel):
+    """Heavy-tailed costs at d = 2^18 put a fill candidate's cost within rounding of `left`: the fast
+    path then sorts only the Dantzig prefix to get the reference's `left` bit for bit (counted in
+    fast.STATS["exact_left"]) instead of handing the call to the reference; masks stay identical."""
+    before = fast.STATS["exact_left"], fast.STATS["fallback"]
+    for seed in (1, 4):  # the seeds where this happens (found by running it; the count below checks)
+        g, c = structures.make("c_t3_lognormal", 1 << 18, seed=seed, dtype=np.float32)
+        B = 0.1 * float(c.astype(np.float64).sum())
+        for greedy in ("fill", "safe"):
+            ref = cwmp_mask(g, c, budget=B, greedy=greedy, impl="reference")
+            with use_kernel(kernel):
+                assert_same(cwmp_mask(g, c, budget=B, greedy=greedy, impl="fast"), ref)
+    assert fast.STATS["exact_left"] - before[0] == 4
+    assert fast.STATS["fallback"] == before[1]
