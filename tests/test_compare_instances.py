@@ -129,7 +129,7 @@ def test_quick_theory_defaults_to_results_quick(tmp_path, monkeypatch):
 
     seen = []
 
-    def fake_report(results, quick, seed, progress):
+    def fake_report(results, quick, seed, progress, **_other_options):
         seen.append((str(results), quick))
         return [], Path(results) / "theory"
 
