@@ -283,17 +283,23 @@ def trajectory_frontier(runs: list[dict], n_grid: int = 60) -> dict:
 # ------------------------------------------------------- greedy vs exact (C9)
 
 
+def _budget_groups(runs: list[dict]) -> dict[tuple[str, float], list[dict]]:
+    """(method, rho) -> the budget-mode runs of that group."""
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for m in runs:
+        c = m["config"]
+        if c["mode"] == "budget":
+            groups[(c["method"], round(float(c["sparsity"]), 9))].append(m)
+    return groups
+
+
 def greedy_vs_exact(runs: list[dict]) -> list[dict]:
     """Per budget-mode (method, rho): the logged greedy/exact value ratio on the real updates.
 
     Reads each client-round's ``exact`` record (cfg.exact_reference). Per round:
     mean and min over seeds and clients; overall: min, mean, proofs, gaps, time.
     """
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for m in runs:
-        c = m["config"]
-        if c["mode"] == "budget":
-            groups[(c["method"], round(float(c["sparsity"]), 9))].append(m)
+    groups = _budget_groups(runs)
     out = []
     for (meth, rho), ms in sorted(groups.items()):
         by_round: dict[int, list[dict]] = defaultdict(list)
@@ -338,11 +344,7 @@ def retained_vs_topk(runs: list[dict]) -> list[dict]:
     Over client-rounds: mean, median, 10th/90th percentile; over seeds: the
     per-seed means and a 95 % t-interval of their mean.
     """
-    groups: dict[tuple, list[dict]] = defaultdict(list)
-    for m in runs:
-        c = m["config"]
-        if c["mode"] == "budget":
-            groups[(c["method"], round(float(c["sparsity"]), 9))].append(m)
+    groups = _budget_groups(runs)
     out = []
     for (meth, rho), ms in sorted(groups.items()):
         per_seed: dict[int, list[float]] = {}
