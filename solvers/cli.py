@@ -87,6 +87,21 @@ def _timed(fn, *args, **kw):
     return out, time.perf_counter() - t0
 
 
+
+def _greedy_runs(g, c, B):
+    """(method, selection, seconds) for every greedy variant of GREEDY_METHODS at budget B."""
+    from . import cwmp_mask, topk_mask
+
+    out = []
+    for m in GREEDY_METHODS:
+        kind, *rest = m.split("-")
+        if kind == "cwmp":
+            sel, t = _timed(cwmp_mask, g, c, budget=B, score=rest[0], greedy=rest[1])
+        else:
+            sel, t = _timed(topk_mask, g, c=c, budget=B, greedy=rest[0])
+        out.append((m, sel, t))
+    return out
+
 def _have_core() -> bool:
     try:
         from . import core  # noqa: F401
@@ -98,7 +113,7 @@ def _have_core() -> bool:
 def run_compare(cfg: CompareConfig, progress: bool = True) -> dict[str, Any]:
     from tqdm import tqdm
 
-    from . import cwmp_mask, solve_exact, solve_lp, topk_mask
+    from . import solve_exact, solve_lp
 
     grid = [(f, d, b, s) for f in cfg.families for d in cfg.dims for b in cfg.budget_fractions
             for s in cfg.seeds if not (f == "adversarial_c6" and b != cfg.budget_fractions[0])]
@@ -112,14 +127,8 @@ def run_compare(cfg: CompareConfig, progress: bool = True) -> dict[str, Any]:
         ex, t_ex = _timed(solve_exact, g, c, B, backend="cvxpy", solver=cfg.milp_solver,
                           time_limit=cfg.milp_time_limit_s)
         lp, t_lp = _timed(solve_lp, g, c, B)
-        results: list[tuple[str, float, float | None, float, str | None, bool | None]] = []
-        for m in GREEDY_METHODS:
-            kind, *rest = m.split("-")
-            if kind == "cwmp":
-                sel, t = _timed(cwmp_mask, g, c, budget=B, score=rest[0], greedy=rest[1])
-            else:
-                sel, t = _timed(topk_mask, g, c=c, budget=B, greedy=rest[0])
-            results.append((m, sel.value, sel.energy, t, None, None))
+        results: list[tuple[str, float, float | None, float, str | None, bool | None]] = [
+            (m, sel.value, sel.energy, t, None, None) for m, sel, t in _greedy_runs(g, c, B)]
         results.append(("lp-dantzig", lp.value, None, t_lp, lp.status, True))
         results.append(("exact-cvxpy", ex.value, ex.selection.energy, t_ex, ex.status, ex.proven_optimal))
         best, best_proven = ex.value, ex.proven_optimal
@@ -223,19 +232,13 @@ def _profit_value(inst: Instance, mask: Any) -> float:
 def run_instance(inst: Instance, cfg: InstanceRunConfig) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Every greedy variant × both scores, budget-mode Top-K, the LP bounds, core exact and (d ≤
     milp_max_d) CVXPY MILP on one instance: (the instance's record, its compare rows)."""
-    from . import cwmp_mask, solve_exact, solve_lp, topk_mask
+    from . import solve_exact, solve_lp
 
     g, c, B = inst.g, inst.c, inst.budget
     lp, t_lp = _timed(solve_lp, g, c, B)
     lp_all = solve_lp(g, c, B, reduce=False)
-    results: list[tuple[str, float, float | None, float, str | None, bool | None, Any]] = []
-    for m in GREEDY_METHODS:
-        kind, *rest = m.split("-")
-        if kind == "cwmp":
-            sel, t = _timed(cwmp_mask, g, c, budget=B, score=rest[0], greedy=rest[1])
-        else:
-            sel, t = _timed(topk_mask, g, c=c, budget=B, greedy=rest[0])
-        results.append((m, sel.value, sel.energy, t, None, None, sel.mask))
+    results: list[tuple[str, float, float | None, float, str | None, bool | None, Any]] = [
+        (m, sel.value, sel.energy, t, None, None, sel.mask) for m, sel, t in _greedy_runs(g, c, B)]
     results.append(("lp-dantzig", lp.value, None, t_lp, lp.status, True, None))
     core, t_c = _timed(solve_exact, g, c, B, backend="core", time_limit=cfg.core_time_limit_s)
     results.append(("exact-core", core.value, core.selection.energy, t_c, core.status, core.proven_optimal,
