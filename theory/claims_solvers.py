@@ -606,11 +606,17 @@ def _class_instance(rng: np.random.Generator, d: int, L: int) -> tuple[np.ndarra
 
 @_timed
 def check_c9(rng: np.random.Generator, n_brute: int = 100, n_milp: int = 20, milp_d_max: int = 1000,
-             slope_dims: tuple[int, ...] = (10_000, 100_000, 1_000_000, 10_000_000), repeats: int = 3) -> ClaimResult:
+             slope_dims: tuple[int, ...] = (10_000, 100_000, 1_000_000, 10_000_000), repeats: int = 3,
+             judge_runtime: bool = True) -> ClaimResult:
     """C9: with L ≤ 3 cost values the exact optimum of P comes from a per-class count enumeration (no
     solver): solve_exact(backend="core") takes its "classes" path and equals brute force (d ≤ 20) and
     CVXPY MILP (d ≤ milp_d_max) on random instances with 2 and 3 cost values; its runtime grows like
-    d log d (fitted log t vs log d slope over `slope_dims`)."""
+    d log d (fitted log t vs log d slope over `slope_dims`).
+
+    ``judge_runtime=False`` (``cwmp theory --quick``) still times the solves and reports the slope, but the
+    status does not rest on it: a wall-clock exponent over d ≤ 1e6 on a shared machine is a benchmark
+    reading (fixed costs dominate at 1e4 and load moves it; seen 0.70-0.85 on a quiet 2-core machine and
+    below 0.7 under CI load), not a test. The full report judges it over 1e4..1e7."""
     from solvers import solve_exact
 
     def core(g, c, B):
@@ -678,8 +684,9 @@ def check_c9(rng: np.random.Generator, n_brute: int = 100, n_milp: int = 20, mil
         and counts["milp_class_path"] >= 0.8 * max(counts["milp"], 1),
         "milp_proved_at_least_half": counts["milp_proven"] >= 0.5 * max(counts["milp"], 1),
         "timed_on_class_path": all(t["solver"] == "classes" for t in times),
-        f"runtime_slope_in_{C9_SLOPE_BAND[0]}_{C9_SLOPE_BAND[1]}": C9_SLOPE_BAND[0] <= slope <= C9_SLOPE_BAND[1],
     }
+    if judge_runtime:
+        sub[f"runtime_slope_in_{C9_SLOPE_BAND[0]}_{C9_SLOPE_BAND[1]}"] = C9_SLOPE_BAND[0] <= slope <= C9_SLOPE_BAND[1]
     dims = f"{slope_dims[0]:.0e}..{slope_dims[-1]:.0e}".replace("e+0", "e")
     return ClaimResult(
         "C9", "with L <= 3 distinct costs the exact optimum of P is a per-class count enumeration (no solver), "
@@ -687,13 +694,14 @@ def check_c9(rng: np.random.Generator, n_brute: int = 100, n_milp: int = 20, mil
         f"solve_exact(backend='core') vs bruteforce on {n_brute} random instances (d 2..20) and vs CVXPY MILP "
         f"(HiGHS, mip_rel_gap=0, {C9_MILP_TIME_LIMIT_S:g} s limit) on {n_milp} (d 50..{milp_d_max}), half with 2 "
         f"and half with 3 cost values, rel. tol {C9_REL:g}; runtime: min of {repeats} solves at d = {dims} (two "
-        f"cost values, B = 5 % of sum c), slope of log t vs log d in [{C9_SLOPE_BAND[0]}, {C9_SLOPE_BAND[1]}]",
+        f"cost values, B = 5 % of sum c), slope of log t vs log d in [{C9_SLOPE_BAND[0]}, {C9_SLOPE_BAND[1]}]"
+        + ("" if judge_runtime else " (reported, not judged: quick grid)"),
         status_of(sub, "verified_numeric"),
         {"sub_results": sub, "failed_sub_results": failed_sub_results(sub), "counts": counts,
          "max_rel_err_vs_bruteforce": worst_brute, "max_rel_err_vs_milp_proven": worst_milp,
          "milp_time_limit_s": C9_MILP_TIME_LIMIT_S, "milp_unproven": milp_unproven[:5], "runtime": times,
-         "runtime_slope": slope, "slope_of_d_log_d_on_this_grid": dlogd, "slope_band": list(C9_SLOPE_BAND),
+         "runtime_slope": slope, "runtime_judged": judge_runtime, "slope_of_d_log_d_on_this_grid": dlogd, "slope_band": list(C9_SLOPE_BAND),
          "class_path_instances": n_class, "violations": bad[:3]},
         f"= bruteforce on {counts['brute']} (max rel err {worst_brute:.1e}), = MILP on {counts['milp_proven']}/"
         f"{counts['milp']} proven (max {worst_milp:.1e}); class path {n_class}/{counts['brute'] + counts['milp']}; "
-        f"runtime slope {slope:.2f} over d = {dims} (d log d: {dlogd:.2f})")
+        f"runtime slope {slope:.2f} over d = {dims} (d log d: {dlogd:.2f})" + ("" if judge_runtime else ", not judged"))

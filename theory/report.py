@@ -69,7 +69,8 @@ from .claim import ClaimResult
 TABLE_HEADER = "| id | statement | method | status | key numbers |"
 T2_IDS = ("T2", "T2-coverage", "T2-pbeat")
 ROW_IDS = tuple(f"C{i}" for i in range(1, 10)) + ("T1",) + T2_IDS + ("T3",)
-# C9's runtime slope: d = 1e4..1e7 in a full run; --quick stops at 1e6 (a 1e7 solve is seconds).
+# C9's runtime slope: d = 1e4..1e7 in a full run, judged; --quick stops at 1e6 (a 1e7 solve is seconds) and
+# only reports it (timing over 1e4..1e6 on a shared machine is not a test: see check_c9).
 C9_SLOPE_DIMS = {True: (10_000, 100_000, 1_000_000), False: (10_000, 100_000, 1_000_000, 10_000_000)}
 
 
@@ -162,7 +163,7 @@ def run_report(results: str | Path = "results", quick: bool = False, seed: int =
         ("C7", lambda: cs.check_c7(next(streams))),
         ("C8", lambda: cs.check_c8(next(streams), n=n(100, 600))),
         ("C9", lambda: cs.check_c9(c9_stream, n_brute=n(30, 100), n_milp=n(4, 20), milp_d_max=n(300, 1000),
-                                   slope_dims=C9_SLOPE_DIMS[quick])),
+                                   slope_dims=C9_SLOPE_DIMS[quick], judge_runtime=not quick)),
         ("T1", t1),
         (T2_IDS, t2),
         ("T3", t3),
