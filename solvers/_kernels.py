@@ -35,7 +35,7 @@ _STATE: dict[str, Any] = {}  # "kernels": the compiled namespace, or None when n
 
 
 def _split_body(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                band_idx, band_key, band_c):
+                band_idx, band_key, band_c, low):
     """The sweep for one (has_c, kind, budget_mode); `_split` calls it with those as constants.
 
     Inlined at each call site with literal flags, so the compiler drops the dead
@@ -46,6 +46,7 @@ def _split_body(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, s
     nb = 0
     bad = 0
     inf = math.inf
+    cmin = inf
     for i in range(n):
         gr = g[i]
         cr = c[i]
@@ -74,11 +75,14 @@ def _split_body(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, s
             band_key[nb] = key
             band_c[nb] = ci
             nb += 1
+        if budget_mode:  # the cheapest eligible item below the band (fill's window test)
+            cmin = min(cmin, ci if ((key <= T_lo) & (key >= 0.0)) else inf)
+    low[0] = cmin
     return ns, nb, bad
 
 
 def _split(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-           band_idx, band_key, band_c):
+           band_idx, band_key, band_c, low):
     """One sweep: the items with key > T_hi (mask; their index, g and c) and the band T_lo < key ≤ T_hi.
 
     kind: KIND_L2 (g²/c), KIND_PAPER (|g|/c), KIND_ABS (|g|). Budget mode:
@@ -87,28 +91,29 @@ def _split(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, sure_g
     in float64. Without costs (has_c False) pass c = g. Returns (n_sure, n_band,
     bad); bad > 0: some g or c is not finite, some c ≤ 0, or g² or a key
     overflows (the caller hands the call to the reference, which raises).
-    Buffers need n entries each (only the written prefix is touched).
+    Buffers need n entries each (only the written prefix is touched). Budget mode also
+    writes low[0]: the least cost of an eligible item with key ≤ T_lo (inf: none).
     """
     if budget_mode:
         if kind == 0:
             return _body(g, c, True, 0, True, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c)
+                     band_idx, band_key, band_c, low)
         if kind == 1:
             return _body(g, c, True, 1, True, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c)
+                     band_idx, band_key, band_c, low)
         return _body(g, c, True, 2, True, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c)
+                     band_idx, band_key, band_c, low)
     if kind == 0:
         return _body(g, c, True, 0, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c)
+                     band_idx, band_key, band_c, low)
     if kind == 1:
         return _body(g, c, True, 1, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c)
+                     band_idx, band_key, band_c, low)
     if has_c:
         return _body(g, c, True, 2, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c)
+                     band_idx, band_key, band_c, low)
     return _body(g, c, False, 2, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c)
+                     band_idx, band_key, band_c, low)
 
 
 def _best(g, c, B):
@@ -214,8 +219,9 @@ def _min_unit_exp(c):
     return best, total
 
 
-def _fill(g, c, kind, B, khi, chi, out_idx, out_key, out_c):
-    """Eligible items with 0 ≤ key ≤ khi and c ≤ chi (fill's candidates), ascending index."""
+def _fill(g, c, kind, B, khi, b, chi, out_idx, out_key, out_c):
+    """fill's candidates, ascending index: eligible items after the break item b (key khi) in the
+    reference's order (key < khi, or key = khi and index > b) with c ≤ chi."""
     n = g.shape[0]
     m = 0
     for i in range(n):
@@ -232,12 +238,86 @@ def _fill(g, c, kind, B, khi, chi, out_idx, out_key, out_c):
             key = abs(gi) / ci
         else:
             key = abs(gi)
-        if key <= khi:
+        if key < khi or (key == khi and i > b):
             out_idx[m] = i
             out_key[m] = key
             out_c[m] = ci
             m += 1
     return m
+
+
+def _pack_keys(g, c, kind, p, key, w):
+    """For _sum_key_order: key[j], w[j] = the exact float64 key and cost of item j, and the sort word
+    p[j] = (0x7FFFFFFF − bits(float32(key))) << 32 | j.
+
+    Sorting p ascending orders the items by their key rounded to float32, descending
+    (rounding is monotone, and the bits of a nonnegative float order it), then by j.
+    One int64 sort is far cheaper than an argsort of float64 keys; the few items whose
+    keys differ only below float32's precision are put right by _sum_key_order.
+    """
+    f = np.empty(1, dtype=np.float32)
+    fb = f.view(np.int32)
+    for j in range(g.shape[0]):
+        gi = np.float64(g[j])
+        ci = np.float64(c[j])
+        if kind == 0:
+            k = (gi * gi) / ci
+        elif kind == 1:
+            k = abs(gi) / ci
+        else:
+            k = abs(gi)
+        key[j] = k
+        w[j] = ci
+        f[0] = np.float32(k)  # a key above float32's range becomes inf: still monotone
+        p[j] = (np.int64(0x7FFFFFFF - fb[0]) << 32) | j
+    return 0
+
+
+def _sum_key_order(p, key, w, tail_c):
+    """The reference's cumsum, last entry, over the packed items in exact key order, then over tail_c.
+
+    p sorted ascending (from _pack_keys); items are j = p & 0xFFFFFFFF, given in
+    ascending index order. Within a run of equal float32 keys the items are ordered by
+    the exact key, descending, ties by lower j (a stable sort of j-ascending input):
+    the reference's order (key descending, ties by lower index). Then summed as
+    np.cumsum sums, s = c_1, s += c_k, and on over tail_c (the band items, below).
+    """
+    n = p.shape[0]
+    low = np.int64(0xFFFFFFFF)
+    s = 0.0
+    i = 0
+    while i < n:
+        hi = p[i] >> 32
+        e = i + 1
+        while e < n and (p[e] >> 32) == hi:
+            e += 1
+        m = e - i
+        if m == 1:
+            s += w[p[i] & low]
+        else:
+            js = np.empty(m, dtype=np.int64)
+            for r in range(m):
+                js[r] = p[i + r] & low
+            if m <= 64:  # insertion sort, stable
+                for a in range(1, m):
+                    x = js[a]
+                    kx = key[x]
+                    q = a - 1
+                    while q >= 0 and key[js[q]] < kx:
+                        js[q + 1] = js[q]
+                        q -= 1
+                    js[q + 1] = x
+            else:
+                kr = np.empty(m, dtype=np.float64)
+                for r in range(m):
+                    kr[r] = -key[js[r]]
+                js = js[np.argsort(kr, kind="mergesort")]
+            for r in range(m):
+                s += w[js[r]]
+        i = e
+    for j in range(tail_c.shape[0]):
+        s += tail_c[j]
+    return s
 
 
 class _Compiled:
@@ -255,6 +335,8 @@ class _Compiled:
         self.hist = jit(_hist)
         self.min_unit_exp = jit(_min_unit_exp)
         self.fill = jit(_fill)
+        self.pack_keys = jit(_pack_keys)
+        self.sum_key_order = jit(_sum_key_order)
         self.version = str(numba.__version__)
 
 

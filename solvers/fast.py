@@ -70,6 +70,7 @@ MAX_WIDEN = 40  # bracket widenings before giving up on sampling (then: everythi
 HIST_MIN_FRAC = 0.1  # compiled path, budget mode: a sample bracket wider than this share of the
 # sample (heavy-tailed costs) is narrowed by one histogram sweep (_hist_bracket) first
 HIST_BUCKETS = 4096
+HIST_PASSES = 3  # histogram sweeps at most per bracket (each one pass over d)
 
 # Which engine runs host (numpy / CPU torch) input: "auto" = the compiled kernels of
 # solvers/_kernels.py when numba imports, else the pure numpy engine; "numba" = require
@@ -78,7 +79,7 @@ KERNEL = "auto"
 KERNELS = ("auto", "numba", "numpy")
 
 STATS: dict[str, int] = {"calls": 0, "fallback": 0, "exact_sums": 0, "widen": 0, "prekey32": 0, "kernel": 0,
-                         "exact_left": 0}
+                         "exact_left": 0, "fill_window": 0, "fill_sweep": 0}
 
 
 def kernel_path() -> str:
@@ -293,6 +294,7 @@ class _Split:
     W_A: float  # their cost (computed sum)
     sure_g: np.ndarray | None = None  # compiled sweep: g and c of the `sure` items (input dtype)
     sure_c_in: np.ndarray | None = None
+    low_c: float | None = None  # compiled sweep, budget mode: least cost of an eligible item below T_lo
 
 
 @dataclass
@@ -322,15 +324,17 @@ def _split_fused(ks: _Keys, T_hi: float, T_lo: float) -> _Split:
     band_idx = np.empty(n, dtype=np.int64)
     band_key = np.empty(n, dtype=np.float64)
     band_c = np.empty(n, dtype=np.float64)
+    low = np.empty(1, dtype=np.float64)
     ns, nb, bad = fz.kern.split(fz.g, fz.c, fz.has_c, fz.kind, fz.budget_mode, float(fz.B), float(T_hi),
-                                float(T_lo), mask, sure_idx, sure_g, sure_c, band_idx, band_key, band_c)
+                                float(T_lo), mask, sure_idx, sure_g, sure_c, band_idx, band_key, band_c, low)
     STATS["kernel"] += 1
     if bad:
         raise _BadInput
     sure_g, sure_c = sure_g[:ns], sure_c[:ns]
     W = float(np.sum(sure_c, dtype=np.float64)) if ks.budget_mode else 0.0
     return _Split(T_hi, T_lo, mask, sure_idx[:ns], None, int(ns), np.zeros(0, np.int64), band_idx[:nb],
-                  band_key[:nb], band_c[:nb] if ks.budget_mode else None, int(ns), W, sure_g, sure_c)
+                  band_key[:nb], band_c[:nb] if ks.budget_mode else None, int(ns), W, sure_g, sure_c,
+                  float(low[0]) if ks.budget_mode else None)
 
 
 @dataclass(frozen=True)
@@ -667,7 +671,7 @@ def _from_bits(b: int) -> float:
 
 def _hist_bracket(ks: _Keys, S: _Sample, p_hi: int, p_lo: int, R_lo: float,
                   R_hi: float) -> tuple[float, float] | None:
-    """(T_hi, T_lo) from one histogram sweep over the sample's bracket; None: keep the sample's.
+    """(T_hi, T_lo) from histogram sweeps over the sample's bracket; None: keep the sample's.
 
     Buckets are ranges of the float64 key's bit pattern inside [lo, hi) (the sample's
     bracket). Walking the exact per-bucket costs from the top gives the bucket where
@@ -675,32 +679,61 @@ def _hist_bracket(ks: _Keys, S: _Sample, p_hi: int, p_lo: int, R_lo: float,
     and the one where it passes R_hi (T_lo: its lower edge); m = 1e-7 R is far above
     the rounding of these sums. budget_prefix then certifies as always: a bracket that
     missed only costs a widening.
+
+    With very heavy-tailed costs (lognormal(0, 2): structure c) the sample's bracket is
+    open (p_hi < 0 or p_lo past the sample), so the sweep spans the sample's extreme
+    keys instead, the items outside falling in the end buckets; and while the crossing
+    buckets still hold more than BAND_SORT_MAX items (a key range of many decades), the
+    sweep is repeated over them alone (at most HIST_PASSES sweeps in all).
     """
+    pos = S.K[S.K > 0]
+    if not len(pos):
+        return None
     lo = _threshold(S, p_lo, True, False)
     hi = _threshold(S, p_hi, True, True)
+    if not lo > 0.0:
+        lo = float(pos[-1]) * 0.5  # below every sampled positive key (the rest is bucket 0)
+    if not hi < math.inf:
+        hi = float(pos[0]) * 2.0  # above every sampled key (the rest is bucket nbk + 1)
     if not (0.0 < lo < hi < math.inf):
         return None
     fz = ks.fused
-    base, top = _bits(lo), _bits(hi)
-    span = top - base
-    shift = max(0, int(math.ceil(math.log2(max(span / HIST_BUCKETS, 1.0)))))
-    nbk = (span >> shift) + 1
-    cnt = np.zeros(nbk + 2, dtype=np.int64)
-    cost = np.zeros(nbk + 2, dtype=np.float64)
-    fz.kern.hist(fz.g, fz.c, fz.kind, float(fz.B), float(lo), float(hi), base, shift, nbk, cnt, cost)
-    STATS["kernel"] += 1
     margin = 1e-7 * abs(R_hi) + 1e-300
-    cum = float(cost[nbk + 1])
-    if cum > R_lo - margin:
-        return None  # the break lies above the sample's bracket: the sample loop widens
-    T_hi = None
-    for j in range(nbk, 0, -1):
-        cum += float(cost[j])
-        if T_hi is None and cum > R_lo - margin:
-            T_hi = _from_bits(min(base + (j << shift), top) - 1)  # key > T_hi ⇔ key in a bucket above j
-        if T_hi is not None and cum > R_hi + margin:
-            return T_hi, _from_bits(base + ((j - 1) << shift) - 1)  # key > T_lo ⇔ bucket j or above
-    return None
+    above = 0.0  # exact cost of the items above the current hi (previous sweeps' upper buckets)
+    out = None
+    for _ in range(HIST_PASSES):
+        base, top = _bits(lo), _bits(hi)
+        span = top - base
+        shift = max(0, int(math.ceil(math.log2(max(span / HIST_BUCKETS, 1.0)))))
+        nbk = (span >> shift) + 1
+        cnt = np.zeros(nbk + 2, dtype=np.int64)
+        cost = np.zeros(nbk + 2, dtype=np.float64)
+        fz.kern.hist(fz.g, fz.c, fz.kind, float(fz.B), float(lo), float(hi), base, shift, nbk, cnt, cost)
+        STATS["kernel"] += 1
+        cum = above + float(cost[nbk + 1])
+        if cum > R_lo - margin:
+            return out  # the break lies above this sweep's range: the previous bracket (or the sample's)
+        T_hi = j_hi = None
+        found = None
+        for j in range(nbk, 0, -1):
+            if T_hi is None and cum + float(cost[j]) > R_lo - margin:
+                T_hi, j_hi, cum_hi = _from_bits(min(base + (j << shift), top) - 1), j, cum
+            cum += float(cost[j])
+            if T_hi is not None and cum > R_hi + margin:
+                found = (T_hi, _from_bits(base + ((j - 1) << shift) - 1), j_hi, j, cum_hi)
+                break
+        if found is None:
+            return out
+        T_hi, T_lo, j_hi, j_lo, cum_hi = found
+        out = (T_hi, T_lo)
+        if int(cnt[j_lo: j_hi + 1].sum()) <= BAND_SORT_MAX or shift == 0:
+            return out
+        # the crossing buckets are still crowded: sweep again over them alone
+        above, hi = cum_hi, _from_bits(_bits(T_hi) + 1)  # key ≥ hi ⇔ key > T_hi
+        lo = _from_bits(_bits(T_lo) + 1)  # key ≥ lo ⇔ key > T_lo
+        if not (0.0 < lo < hi < math.inf):
+            return out
+    return out
 
 
 def _prefix_mask(ks: _Keys, pre: _Prefix) -> Any:
@@ -745,6 +778,110 @@ def _exact_left(ks: _Keys, pre: _Prefix, B: float) -> float:
     return float(B - float(cum[-1]))
 
 
+def _key_order_sum(fz: _Fused, g: np.ndarray, c: np.ndarray, tail_c: np.ndarray) -> float:
+    """The reference's sequential cost sum over the items (g, c) (index order in, all eligible) in
+    key order, then over tail_c: one int64 sort of packed float32 keys, exact ties put right."""
+    n = g.shape[0]
+    if n >= 1 << 31:  # pragma: no cover (the index field of the packed word)
+        raise _Ambiguous
+    p = np.empty(n, dtype=np.int64)
+    key = np.empty(n, dtype=np.float64)
+    w = np.empty(n, dtype=np.float64)
+    fz.kern.pack_keys(g, c, fz.kind, p, key, w)
+    p.sort()
+    STATS["kernel"] += 2
+    return float(fz.kern.sum_key_order(p, key, w, tail_c))
+
+
+def _fill_fused(ks: _Keys, pre: _Prefix, B: float) -> np.ndarray | None:
+    """fill's additions on the compiled path, as the reference's greedy_walk makes them.
+
+    `left` is the reference's bit for bit (_fused_left). The reference's loop then
+    runs first on the *window* of the band items after the break item, which the split
+    already holds in key order; only if it could reach below them is there one sweep
+    for the candidates (after the break, c ≤ left), walked top-down in growing windows.
+    None: this path does not apply (the caller takes the general one).
+    """
+    sp = pre.sp
+    fz = ks.fused
+    if fz is None or pre.b is None or sp is None or sp.low_c is None or pre.band_sorted is None:
+        return None
+    bs = pre.band_sorted
+    at = np.flatnonzero(bs == pre.b)
+    if len(at) != 1:  # pragma: no cover (the break item is a band item on this path)
+        return None
+    at = int(at[0])
+    left = _fused_left(fz, pre, B, at)
+    # Below the window: the sweep's low_c, and outer-band items under an inner band (re-bracket).
+    low = float(sp.low_c)
+    if len(sp.band) > len(bs) and len(bs):
+        below = sp.band_key < pre.band_sorted_key[-1]
+        if below.any():
+            low = min(low, float(sp.band_c[below].min()))
+    taken = _walk_window(bs[at + 1:], pre.band_sorted_c[at + 1:], low, left)
+    if taken is not None:
+        STATS["fill_window"] += 1
+        return taken
+    STATS["fill_sweep"] += 1
+    R, Rkey, Rc = _fill_candidates_fused(ks, pre.key_b, pre.b, _round_up(left, _cdtype(ks)))
+    T = 1 << 12
+    while True:
+        if T >= len(R):
+            order = _desc_order_ties_by_index(Rkey)
+            return _walk_window(R[order], Rc[order], math.inf, left)
+        kT = float(np.partition(Rkey, len(R) - T)[len(R) - T])  # the T-th largest key
+        win = np.flatnonzero(Rkey >= kT)  # ties at kT all inside: what is left lies below in key order
+        rest = Rkey < kT
+        order = win[_desc_order_ties_by_index(Rkey[win])]
+        taken = _walk_window(R[order], Rc[order], float(Rc[rest].min()) if rest.any() else math.inf, left)
+        if taken is not None:
+            return taken
+        T *= 8
+
+
+def _fused_left(fz: _Fused, pre: _Prefix, B: float, at: int) -> float:
+    """The reference's `left` = B − cum[n−1] bit for bit: its prefix summed in its own order."""
+    sp = pre.sp
+    if pre.n == 0:
+        return float(B)  # budget − 0.0
+    if pre.E == 0.0:
+        return float(B - pre.W_last)  # the prefix sum was formed as the reference's
+    # the prefix in key order: the sure items (above T_hi), then its band items
+    if len(sp.band) == len(pre.band_sorted):
+        band_c = pre.band_sorted_c[:at]
+    else:  # re-bracketed: the prefix's band items are not all in the inner band's order
+        pos = np.searchsorted(sp.band, pre.taken_band)
+        band_c = sp.band_c[pos][_desc_order_ties_by_index(sp.band_key[pos])]
+    return float(B - _key_order_sum(fz, sp.sure_g, sp.sure_c_in, np.ascontiguousarray(band_c)))
+
+
+def _walk_window(R: np.ndarray, Rc: np.ndarray, low: float, left: float) -> np.ndarray | None:
+    """selection.greedy_walk's fill loop from `left` over the window R (key order, costs Rc).
+
+    Every other candidate lies below the window in key order, and `low` is the least
+    cost among them. The loop is the reference's as long as none of them passes its
+    cost filter (c ≤ left) where the walk could reach it: the window exhausted, or all
+    its fitting items taken, while low ≤ left. Then None (a wider window is needed).
+    """
+    taken: list[np.ndarray] = []
+    while True:
+        keep = Rc <= left
+        R, Rc = R[keep], Rc[keep]
+        if not len(R):
+            if low <= left:
+                return None
+            break
+        cum = np.cumsum(Rc)
+        m = int(np.searchsorted(cum, left, side="right"))
+        if m == len(R) and low <= left:
+            return None  # the reference's cumsum would run on below the window
+        m = max(m, 1)
+        taken.append(R[:m])
+        left -= float(Rc[:m].sum())  # the same slice of the same costs: the same pairwise sum
+        R, Rc = R[m:], Rc[m:]
+    return np.sort(np.concatenate(taken)) if taken else np.zeros(0, np.int64)
+
+
 def _desc_order_ties_by_index(key: np.ndarray) -> np.ndarray:
     """np.argsort(-key, kind="stable"), faster: numpy's SIMD (unstable) argsort, then runs of
     equal keys (rare in float data) put back in index order."""
@@ -762,7 +899,7 @@ def _desc_order_ties_by_index(key: np.ndarray) -> np.ndarray:
 
 
 def _fill_tail(ks: _Keys, pre: _Prefix, B: float, rng: np.random.Generator,
-               left: float | None = None) -> np.ndarray:
+               left: float | None = None, cache: dict | None = None) -> np.ndarray:
     """Indices `fill` adds after the Dantzig prefix, as the reference's greedy_walk does.
 
     The reference's `left` is carried as an interval [L_lo, L_hi] that contains
@@ -770,6 +907,11 @@ def _fill_tail(ks: _Keys, pre: _Prefix, B: float, rng: np.random.Generator,
     number (exact emulation) when the prefix sum was formed as the reference's,
     or when the caller passes it (`left`, from _exact_left).
     Rounding is monotone, so bounding the operands bounds the result.
+
+    `cache` (a dict the caller keeps across a retry) holds the candidates of the first
+    call: gathered for cost ≤ L_hi, they are a superset of any later call's (an exact
+    `left` lies in [L_lo, L_hi]) and the walk filters them by cost first, so the retry
+    with the exact `left` needs no second sweep over the d items.
     """
     if pre.b is None:
         return np.zeros(0, np.int64)
@@ -785,12 +927,21 @@ def _fill_tail(ks: _Keys, pre: _Prefix, B: float, rng: np.random.Generator,
     if L_hi < 0:
         return np.zeros(0, np.int64)
     # Candidates: after the break item in key order, eligible, cost ≤ what may be left.
-    if ks.fused is not None:
-        gidx, gkey, gc = _fill_candidates_fused(ks, pre.key_b, _round_up(L_hi, _cdtype(ks)))
+    if cache is not None and "R" in cache and L_hi <= cache["L_hi"]:
+        R, Rkey, Rc = cache["R"], cache["Rkey"], cache["Rc"]
     else:
-        gidx = ks.be.fill_candidates(ks.K, ks.up(pre.key_b), ks.c, _round_up(L_hi, _cdtype(ks)))
-        gkey = ks.exact(gidx)
-        gc = None
+        R, Rkey, Rc = _fill_candidates(ks, pre, L_hi)
+        if cache is not None:
+            cache.update(R=R, Rkey=Rkey, Rc=Rc, L_hi=L_hi)
+    return _fill_walk(ks, R, Rkey, Rc, L_lo, L_hi, rng)
+
+
+def _fill_candidates(ks: _Keys, pre: _Prefix, L_hi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """fill's candidates: after the break item in key order, eligible, cost ≤ L_hi (index ascending)."""
+    if ks.fused is not None:  # the kernel applies the "after the break item" order itself
+        return _fill_candidates_fused(ks, pre.key_b, pre.b, _round_up(L_hi, _cdtype(ks)))
+    gidx = ks.be.fill_candidates(ks.K, ks.up(pre.key_b), ks.c, _round_up(L_hi, _cdtype(ks)))
+    gkey = ks.exact(gidx)
     after = (gkey < pre.key_b) | ((gkey == pre.key_b) & (gidx > pre.b))
     after &= gkey >= 0
     zero = after & (gkey == 0)
@@ -799,7 +950,12 @@ def _fill_tail(ks: _Keys, pre: _Prefix, B: float, rng: np.random.Generator,
         after[zi[~ks.v_pos(gidx[zi])]] = False
     R = gidx[after]
     Rkey = gkey[after]
-    Rc = gc[after] if gc is not None else ks.be.take64(ks.c, R)
+    return R, Rkey, ks.be.take64(ks.c, R)
+
+
+def _fill_walk(ks: _Keys, R: np.ndarray, Rkey: np.ndarray, Rc: np.ndarray, L_lo: float, L_hi: float,
+               rng: np.random.Generator) -> np.ndarray:
+    """The reference's fill loop over the candidates R (keys Rkey, costs Rc), `left` in [L_lo, L_hi]."""
     taken: list[np.ndarray] = []
     while len(R):
         # rest = rest[c[rest] <= left]
@@ -835,14 +991,15 @@ def _fill_tail(ks: _Keys, pre: _Prefix, B: float, rng: np.random.Generator,
     return np.sort(np.concatenate(taken)) if taken else np.zeros(0, np.int64)
 
 
-def _fill_candidates_fused(ks: _Keys, khi: float, chi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """fill's candidates (eligible, 0 ≤ key ≤ khi, c ≤ chi) with exact keys and costs, one sweep."""
+def _fill_candidates_fused(ks: _Keys, khi: float, b: int, chi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """fill's candidates (eligible, after the break item b of key khi, c ≤ chi) with exact keys and
+    costs, one sweep."""
     fz = ks.fused
     n = ks.n
     idx = np.empty(n, dtype=np.int64)
     key = np.empty(n, dtype=np.float64)
     cc = np.empty(n, dtype=np.float64)
-    m = fz.kern.fill(fz.g, fz.c, fz.kind, float(fz.B), float(khi), float(chi), idx, key, cc)
+    m = fz.kern.fill(fz.g, fz.c, fz.kind, float(fz.B), float(khi), int(b), float(chi), idx, key, cc)
     STATS["kernel"] += 1
     return idx[:m], key[:m], cc[:m]
 
@@ -1207,13 +1364,16 @@ def _budget(inp: _Inputs, B: float, kind: str, greedy: str, exact_sums: bool) ->
                             "rho": ks.rho}
     tail = None
     if greedy in ("fill", "safe"):
-        try:
-            tail = _fill_tail(ks, pre, B, rng)
-        except _Ambiguous:
-            if pre.E == 0.0 or pre.n == 0:
-                raise  # `left` was exact already: the reference decides
-            STATS["exact_left"] += 1
-            tail = _fill_tail(ks, pre, B, rng, left=_exact_left(ks, pre, B))
+        tail = _fill_fused(ks, pre, B)
+        if tail is None:
+            cache: dict = {}
+            try:
+                tail = _fill_tail(ks, pre, B, rng, cache=cache)
+            except _Ambiguous:
+                if pre.E == 0.0 or pre.n == 0:
+                    raise  # `left` was exact already: the reference decides
+                STATS["exact_left"] += 1
+                tail = _fill_tail(ks, pre, B, rng, left=_exact_left(ks, pre, B), cache=cache)
         info["fill_added"] = len(tail)
     idx, value, energy = _kept(inp, ks, pre, tail, True)
     # Dantzig's LP bound (l2 order) for the certificate

@@ -10,6 +10,7 @@ model for the hard-coded ResNet-18 layout. Engines: the compiled numba sweeps
 from __future__ import annotations
 
 import itertools
+import math
 import subprocess
 import sys
 
@@ -283,10 +284,12 @@ def test_resnet18_layout_matches_fl_validation():
 
 @pytest.mark.parametrize("kernel", KERNELS_UNDER_TEST)
 def test_fill_with_exact_left_when_the_interval_is_too_wide(kernel):
-    """Heavy-tailed costs at d = 2^18 put a fill candidate's cost within rounding of `left`: the fast
-    path then sorts only the Dantzig prefix to get the reference's `left` bit for bit (counted in
-    fast.STATS["exact_left"]) instead of handing the call to the reference; masks stay identical."""
-    before = fast.STATS["exact_left"], fast.STATS["fallback"]
+    """Heavy-tailed costs at d = 2^18 put a fill candidate's cost within rounding of `left`. The
+    numpy engine then sorts only the Dantzig prefix to get the reference's `left` bit for bit
+    (fast.STATS["exact_left"]); the compiled engine always forms `left` exactly (one int64 sort of
+    packed keys) and walks the band window or, as here, the swept candidates. Neither hands the call
+    to the reference; masks stay identical."""
+    before = dict(fast.STATS)
     for seed in (1, 4):  # the seeds where this happens (found by running it; the count below checks)
         g, c = structures.make("c_t3_lognormal", 1 << 18, seed=seed, dtype=np.float32)
         B = 0.1 * float(c.astype(np.float64).sum())
@@ -294,5 +297,58 @@ def test_fill_with_exact_left_when_the_interval_is_too_wide(kernel):
             ref = cwmp_mask(g, c, budget=B, greedy=greedy, impl="reference")
             with use_kernel(kernel):
                 assert_same(cwmp_mask(g, c, budget=B, greedy=greedy, impl="fast"), ref)
-    assert fast.STATS["exact_left"] - before[0] == 4
-    assert fast.STATS["fallback"] == before[1]
+    grew = {k: fast.STATS[k] - before[k] for k in before}
+    if kernel == "numba":
+        assert grew["exact_left"] == 0 and grew["fill_window"] + grew["fill_sweep"] == 4
+    else:
+        assert grew["exact_left"] == 4
+    assert grew["fallback"] == 0
+
+
+@pytest.mark.skipif("numba" not in KERNELS_UNDER_TEST, reason="the compiled engine needs numba")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_fill_window_and_candidate_walk_equal_reference(dtype):
+    """The compiled fill path (exact `left`, then the reference's loop on the band window, or on the
+    swept candidates in growing key-order windows when an item below could be reached) gives the
+    reference's mask, value and energy, and both routes are taken. Oracle: impl="reference".
+    Inputs: the four structures, quantized g with three non-dyadic costs (long runs of equal keys),
+    and float64 costs exp(3 N(0,1)) (cheap items everywhere in key order), at 0.1-70 % of Σc."""
+    rng = np.random.default_rng(5)
+    d = 1 << 16
+    cases = [structures.make(name, d, seed=3, dtype=dtype) for name in STRUCTS]
+    cases.append(((rng.integers(-20, 21, d) * 0.1).astype(dtype), rng.choice(np.array([0.3, 0.7, 1.1], dtype), d)))
+    cases.append((rng.standard_normal(d).astype(dtype), np.exp(3 * rng.standard_normal(d)).astype(dtype)))
+    before = dict(fast.STATS)
+    for g, c in cases:
+        total = float(c.astype(np.float64).sum())
+        for frac in (0.001, 0.02, 0.2, 0.7):
+            for variant in [v for v in BUDGET_VARIANTS if v[2] != "dantzig"]:
+                ref = _select(g, c, variant, budget=frac * total, impl="reference")
+                with use_kernel("numba"):
+                    assert_same(_select(g, c, variant, budget=frac * total, impl="fast"), ref)
+    grew = {k: fast.STATS[k] - before[k] for k in before}
+    assert grew["fill_window"] > 0 and grew["fill_sweep"] > 0 and grew["fallback"] == 0
+
+
+@given(costs=st.lists(st.sampled_from([0.05, 0.1, 0.3, 0.7, 1.3, 2.9]), min_size=1, max_size=14),
+       w=st.integers(0, 14), left=st.sampled_from([0.2, 0.45, 1.0, 2.5, 4.0]))
+def test_window_walk_is_the_reference_loop_or_declines(costs, w, left):
+    """Property: fill's loop run on a key-order window of the candidates (fast._walk_window), told
+    only the least cost below the window, either returns exactly what the reference's whole loop
+    adds (selection.greedy_walk on prefix item, break item, window, items below) or declines
+    (None); it never declines when nothing below the window fits. Oracle: selection.greedy_walk."""
+    from solvers.selection import greedy_walk
+
+    w = min(w, len(costs))
+    B = 10.0
+    c = np.array([B - left, 100.0] + costs, dtype=np.float64)  # item 0 fits, item 1 is the break
+    order = np.arange(len(c))
+    ref = set(greedy_walk(order, c, B, "fill").tolist()) - {0}
+    L = B - float(np.cumsum(c[:1])[0])  # the reference's own `left`
+    cand = order[2:]
+    low = float(c[2 + w:].min()) if len(costs) > w else math.inf
+    got = fast._walk_window(cand[:w], c[2:2 + w], low, L)
+    if got is None:
+        assert low <= L
+    else:
+        assert set(got.tolist()) == ref
