@@ -292,14 +292,14 @@ def _load_knapsack(p: Path, budget: float | None, optimum: float | None) -> Inst
     bad = ~np.isfinite(prof)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise fail(p, f"profit of item {i + 1} is {prof[i]!r}; profits must be finite")
+        raise fail(p, f"profit of item {i + 1} is {float(prof[i])!r}; profits must be finite")
     if (prof < 0).any():
         i = int(np.flatnonzero(prof < 0)[0])
-        raise fail(p, f"profit of item {i + 1} is {prof[i]!r}; profits (= g^2) must be >= 0")
+        raise fail(p, f"profit of item {i + 1} is {float(prof[i])!r}; profits (= g^2) must be >= 0")
     bad = ~np.isfinite(wt) | (wt <= 0)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise fail(p, f"weight of item {i + 1} is {wt[i]!r}; weights (costs) must be finite and > 0")
+        raise fail(p, f"weight of item {i + 1} is {float(wt[i])!r}; weights (costs) must be finite and > 0")
     B = capacity if budget is None else budget
     inst = validated(p, p.name, "knapsack", np.sqrt(prof), wt, B, profits=prof, solution=solution,
                      info={"capacity": capacity, "budget_from": "--budget" if budget is not None else "file"})

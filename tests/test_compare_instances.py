@@ -79,6 +79,25 @@ def test_each_shipped_format_prints_the_table(name, extra, tmp_path, capsys):
     assert all(s["all_sandwich_ok"] for s in res["summary"])
 
 
+@pytest.mark.parametrize("src,alias,fmt", [("tiny.npz", "tiny.csv", "npz"), ("tiny.csv", "table.txt", "csv"),
+                                           ("tiny.tsv", "table.csv", "tsv"), ("knapsack_8.txt", "bench.csv", "knapsack")])
+def test_format_is_read_from_the_content_not_the_name(src, alias, fmt, tmp_path):
+    """A shipped file under a misleading name is read as what it holds; the arrays are checked against
+    the npz's (tiny.*: the same 7 items; the tsv lists c before g) or the file's own numbers (knapsack)."""
+    from solvers.instances import load_instance
+
+    (tmp_path / alias).write_bytes((DATA / src).read_bytes())
+    inst = load_instance(tmp_path / alias, budget=None if fmt in ("npz", "knapsack") else 10.0)
+    assert inst.fmt == fmt
+    if fmt == "knapsack":
+        p, w, cap = _read_knapsack(DATA / src)
+        assert np.array_equal(inst.profits, p) and np.array_equal(inst.c, w) and inst.budget == cap
+        assert inst.optimum is None  # the optimum file belongs to knapsack_8.txt, not to its alias
+    else:
+        z = np.load(DATA / "tiny.npz")
+        assert np.array_equal(inst.g, z["g"]) and np.array_equal(inst.c, z["c"]) and inst.budget == 10.0
+
+
 def test_knapsack_core_equals_the_known_optimum(tmp_path, capsys):
     path = DATA / "knapsack_8.txt"
     p, w, cap = _read_knapsack(path)
@@ -162,6 +181,8 @@ def _bad_files(tmp: Path) -> dict[str, list[str]]:
     (tmp / "zero_cost.csv").write_text("g,c\n1.0,1.0\n2.0,0.0\n")
     (tmp / "neg_weight.txt").write_text("2 10\n5 3\n4 -1\n")
     (tmp / "short.txt").write_text("3 10\n5 3\n4 2\n")
+    (tmp / "nocap.txt").write_text("2\n5 3\n4 2\n")  # first line gives only n, and no capacity follows
+    (tmp / "nan_profit.txt").write_text("2 10\n5 3\nnan 2\n")
     np.savez(tmp / "mismatch.npz", g=np.ones(3), c=np.ones(2), budget=1.0)
     np.savez(tmp / "nobudget.npz", g=np.ones(3), c=np.ones(3))
     np.savez(tmp / "ok.npz", g=np.ones(3), c=np.ones(3), budget=1.0)
@@ -174,6 +195,9 @@ def _bad_files(tmp: Path) -> dict[str, list[str]]:
     missing = {k: v for k, v in sd.items() if k != "conv1.bias"}
     torch.save(missing, tmp / "missingkey.pt")
     (tmp / "notorch.pt").write_bytes(b"not a torch file at all")
+    nan = {k: v.clone() for k, v in sd.items()}
+    nan["conv1.bias"][1] = float("nan")
+    torch.save(nan, tmp / "nan.pt")
     upd = ["--model", "cnn", "--profile", "on-device", "--sparsity", "0.1"]
     return {
         "missing file": (["--instance", str(tmp / "nope.npz")], "nope.npz", "no such file"),
@@ -181,12 +205,17 @@ def _bad_files(tmp: Path) -> dict[str, list[str]]:
         "unknown format (text)": (["--instance", str(tmp / "words.txt")], "words.txt", "unknown format"),
         "csv without g,c header": (["--instance", str(tmp / "header.csv"), "--budget", "1"], "header.csv", "g and c"),
         "NaN": (["--instance", str(tmp / "nan.csv"), "--budget", "1"], "nan.csv", "finite"),
+        "NaN profit (knapsack)": (["--instance", str(tmp / "nan_profit.txt")], "nan_profit.txt",
+                                  "profit of item 2 is nan; profits must be finite"),
+        "NaN in a state dict": (["--update", str(tmp / "global.pt"), str(tmp / "nan.pt"), *upd], "nan.pt",
+                                "parameter conv1.bias is not finite at index 1"),
         "non-positive cost": (["--instance", str(tmp / "zero_cost.csv"), "--budget", "1"], "zero_cost.csv", "c must be > 0"),
         "non-positive weight": (["--instance", str(tmp / "neg_weight.txt")], "neg_weight.txt", "weights"),
         "too few items": (["--instance", str(tmp / "short.txt")], "short.txt", "n = 3"),
         "length mismatch": (["--instance", str(tmp / "mismatch.npz")], "mismatch.npz", "shape mismatch"),
         "budget missing (npz)": (["--instance", str(tmp / "nobudget.npz")], "nobudget.npz", "--budget"),
         "budget missing (csv)": (["--instance", str(tmp / "nan.csv")], "nan.csv", "--budget"),
+        "budget missing (knapsack)": (["--instance", str(tmp / "nocap.txt")], "nocap.txt", "no capacity line"),
         "budget negative": (["--instance", str(tmp / "ok.npz"), "--budget", "-1"], "ok.npz", "budget must be >= 0"),
         "update budget missing": (["--update", str(tmp / "global.pt"), str(tmp / "global.pt"), "--model", "cnn",
                                    "--profile", "on-device"], "global.pt", "--sparsity"),
@@ -205,8 +234,9 @@ def _bad_files(tmp: Path) -> dict[str, list[str]]:
 
 
 BAD_NAMES = ["missing file", "unknown format (binary)", "unknown format (text)", "csv without g,c header", "NaN",
-             "non-positive cost", "non-positive weight", "too few items", "length mismatch", "budget missing (npz)",
-             "budget missing (csv)", "budget negative", "update budget missing", "update budget negative",
+             "NaN profit (knapsack)", "NaN in a state dict", "non-positive cost", "non-positive weight",
+             "too few items", "length mismatch", "budget missing (npz)", "budget missing (csv)",
+             "budget missing (knapsack)", "budget negative", "update budget missing", "update budget negative",
              "state dict wrong shape", "state dict missing key", "not a torch file", "update file missing",
              "torch file as --instance"]
 
@@ -233,7 +263,7 @@ def test_bad_input_is_one_line_naming_the_file(case, bad_files, tmp_path, capsys
 
 
 def test_bad_input_list_covers_the_issue():
-    assert len(BAD_NAMES) == len(set(BAD_NAMES)) == 19
+    assert len(BAD_NAMES) == len(set(BAD_NAMES)) == 22
 
 
 def test_python_m_solvers_has_the_same_boundary(tmp_path):
