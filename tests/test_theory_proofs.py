@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -84,6 +85,37 @@ def test_sorted_encoding_agrees_at_a_relabelled_point():
         for gr in P.GREEDIES:
             assert _close(at(w.values[gr]), cwmp_mask(g, c, budget=B, greedy=gr, impl="reference").value)
         assert _close(at(w.lp), solve_lp(g, c, B).value)
+
+
+def test_paper_sorted_and_any_order_encodings_agree_at_relabelled_points():
+    """The encodings the C5 (paper) and the any-order proofs use, evaluated at a relabelled, rescaled
+    instance (B = 1), give cwmp_mask's values: paper_sorted (variables a = |g|, c) against score="paper";
+    any_order (variables v, c, walked in position order) against both scores, relabelled by each order."""
+    rng = np.random.Generator(np.random.PCG64(11))
+    n = 0
+    while n < 100:
+        d = int(rng.integers(1, 7))
+        g, c, B = _instance(rng, d)
+        if B <= 0:
+            continue
+        n += 1
+        a = [abs(Fraction(float(x))) for x in g]
+        cf = [Fraction(float(x)) / Fraction(B) for x in c]
+        for kind, score in (("paper_sorted", "paper"), ("any_order", "paper"), ("any_order", "l2")):
+            s = [a[i] / cf[i] if score == "paper" else a[i] * a[i] / cf[i] for i in range(d)]
+            order = sorted(range(d), key=lambda i: (-s[i], i))  # the implementation's order, ties by index
+            e = P.encode(kind, d)
+            w = P.walk_terms(e.v, e.c, e.B)
+            var = e.a if kind == "paper_sorted" else e.v
+            val = [a[i] if kind == "paper_sorted" else a[i] * a[i] for i in order]
+            sub = [(var[k], z3.RealVal(val[k])) for k in range(d)] + \
+                  [(e.c[k], z3.RealVal(cf[i])) for k, i in enumerate(order)]
+            side = z3.simplify(z3.substitute(z3.And(*e.constraints), *sub))
+            assert z3.is_true(side), (kind, g, c, B)  # the point is inside the encoding's domain
+            for gr in P.GREEDIES:
+                got = P._to_fraction(z3.simplify(z3.substitute(w.values[gr], *sub)))
+                want = cwmp_mask(g, c, budget=B, score=score, greedy=gr, impl="reference").value
+                assert _close(got, want), (kind, score, gr, g, c, B)
 
 
 def test_bounded_proofs_d_le_3_within_60_s():
@@ -165,3 +197,88 @@ def test_bad_inputs_are_rejected():
         P.run_proofs(0)
     with pytest.raises(ValueError, match="d must be"):
         P.encode("l2_sorted", 0)
+
+
+def _fraction_safe_and_opt(a: list[Fraction], c: list[Fraction], B: Fraction, score: str) -> tuple[Fraction, Fraction]:
+    """Independent oracle in exact rationals: safe by a plain sorted walk, OPT by enumerating subsets."""
+    from itertools import product
+
+    v = [x * x for x in a]
+    s = [v[i] / c[i] if score == "l2" else a[i] / c[i] for i in range(len(a))]
+    elig = [i for i in range(len(a)) if c[i] <= B and v[i] > 0]
+    left, fill = B, Fraction(0)
+    for i in sorted(elig, key=lambda i: (-s[i], i)):
+        if c[i] <= left:
+            left, fill = left - c[i], fill + v[i]
+    vmax = max((v[i] for i in elig), default=Fraction(0))
+    opt = max(sum((v[i] for i in range(len(a)) if m[i]), Fraction(0))
+              for m in product((0, 1), repeat=len(a)) if sum((c[i] for i in range(len(a)) if m[i]), Fraction(0)) <= B)
+    return max(fill, vmax), opt
+
+
+def test_c5_paper_counterexample_is_exact_at_the_stated_rationals_and_in_float():
+    """C5 for the paper order: paper safe = 13467/10000 < OPT/2 = 3/2 at the stated rationals (an independent
+    Fraction walk and subset enumeration), at the Fractions of the floats (general encoding), and in float."""
+    inst = P.C5_PAPER_INSTANCE
+    safe, opt = _fraction_safe_and_opt(inst["g"], inst["c"], inst["B"], "paper")
+    assert (safe, opt) == (Fraction(13467, 10000), Fraction(3))
+    assert _fraction_safe_and_opt(inst["g"], inst["c"], inst["B"], "l2") == (Fraction(3), Fraction(3))
+    cx = P.c5_paper_counterexample()
+    assert (Fraction(cx["exact"]["paper_safe"]), Fraction(cx["exact"]["OPT"])) == (safe, opt)
+    assert Fraction(cx["exact"]["l2_safe"]) == 3
+    assert 2 * Fraction(cx["exact_at_float_inputs"]["paper_safe"]) < Fraction(cx["exact_at_float_inputs"]["OPT"])
+    g = np.array([float(x) for x in inst["g"]])
+    c = np.array([float(x) for x in inst["c"]])
+    fs = cwmp_mask(g, c, budget=1.0, score="paper", greedy="safe", impl="reference").value
+    assert abs(fs - 1.3467) < 1e-12 and solve_exact(g, c, 1.0, backend="bruteforce").value == 3.0
+    assert cx["violated_exact"] and cx["reproduced"]
+
+
+def test_merge_c5_and_c8_say_which_parts_are_proved():
+    """C5: counterexample_found with the exact paper numbers and the d left undecided; C8: the row keeps
+    counterexample_found and its key names only the monotone parts as proved (dantzig is not monotone)."""
+    run = P.run_proofs(2, timeout_s=30, parts=[p for p in P.PARTS if p.claim in ("C5", "C8")])
+    c5 = P.merge_into_row(ClaimResult("C5", "s", "m", "verified_numeric", {"sub_results": {"x": True}}, "k"), run)
+    assert c5.status == "counterexample_found"
+    assert "13467/10000 vs OPT 3" in c5.key_numbers and "proved for d <= 2, d = 3..5 not decided" in c5.key_numbers
+    c8 = P.merge_into_row(ClaimResult("C8", "s", "m", "counterexample_found", {"sub_results": {"x": True}}, "k"), run)
+    assert c8.status == "counterexample_found"
+    assert "fill, safe, LP* monotone in B proved for every real instance with d <= 2" in c8.key_numbers
+    assert "every part" not in c8.key_numbers
+    assert c8.evidence["sub_results"]["z3_counterexample_dantzig_smallest_d_reproduced_in_float"] is True
+    assert run.searches["C8:dantzig"]["d"] == 3
+
+
+def test_proof_d_flag_reaches_the_proofs_and_the_rows(tmp_path, monkeypatch):
+    """`cwmp theory --proof-d N` hands N to run_report (default None = proofs.DEFAULT_D; out of 0..8 is a
+    usage error); _bounded_proofs proves d <= N, and a proved row keeps its numeric key numbers beside the
+    z3 bound (sampled above N, proved up to N)."""
+    import cwmp_cli
+    import theory.report as R
+
+    seen = []
+
+    def fake_report(results, quick, seed, progress, proof_d=None, proof_timeout_s=None):
+        seen.append((proof_d, proof_timeout_s))
+        return [], Path(results) / "theory"
+
+    monkeypatch.setattr(R, "run_report", fake_report)
+    out = str(tmp_path / "res")
+    assert cwmp_cli.main(["theory", "--quick", "--no-progress", "--results", out]) == 0
+    assert cwmp_cli.main(["theory", "--quick", "--no-progress", "--results", out, "--proof-d", "6",
+                          "--proof-timeout", "5"]) == 0
+    assert seen == [(None, None), (6, 5.0)]
+    assert cwmp_cli.main(["theory", "--quick", "--no-progress", "--results", out, "--proof-d", "9"]) == 2
+    assert seen == [(None, None), (6, 5.0)]  # refused before any check ran
+
+    asked = []
+    real = P.run_proofs
+    monkeypatch.setattr(P, "run_proofs", lambda d, t, **kw: asked.append((d, t)) or real(
+        2, t, parts=[p for p in P.PARTS if p.claim == "C1"], searches=False))
+    rows = [ClaimResult("C1", "s", "m", "verified_numeric", {"sub_results": {"numeric": True}}, "2000 masks")]
+    meta = R._bounded_proofs(rows, None, None, bar=None)
+    assert asked == [(P.DEFAULT_D, P.DEFAULT_TIMEOUT_S)]
+    assert meta["run"] and meta["proved_for_d_le"]["C1"] == 2
+    assert rows[0].status == "proved_bounded" and rows[0].key_numbers.startswith("2000 masks; z3 ")
+    assert "d <= 2" in rows[0].key_numbers and rows[0].evidence["sub_results"]["numeric"] is True
+    assert R._bounded_proofs(rows, 0, None, bar=None) == {"run": False, "reason": "proof_d = 0"}

@@ -260,11 +260,15 @@ def render_markdown(rows: list[ClaimResult], quick: bool, seed: int, seconds: fl
         if bp:
             cells = "; ".join(f"{p}: " + ", ".join(f"d={o['d']} {o['result']} {o['seconds']:.2f} s" for o in x["by_d"])
                               for p, x in bp["parts"].items())
+            what = "fill, safe and LP* monotone in B (not dantzig)" if r.id == "C8" else "every part"
+            cx = ev.get("paper_counterexample") or {}
             notes.append(f"- **{r.id}** bounded proof ({bp['solver']} {bp['version']}, {bp['timeout_s']:g} s per "
-                         f"query, exact rationals, B = 1): proved for every real instance with d <= "
+                         f"query, exact rationals, B = 1): {what} proved for every real instance with d <= "
                          f"{bp['proved_for_d_le']}; {cells}"
+                         + (f"; the paper order is false at d = {cx['d']} (evidence.paper_counterexample)"
+                            if cx.get("violated_exact") else "")
                          + (". Above that d the numeric sub-results are the evidence."
-                            if r.status == "proved_bounded" else "."))
+                            if r.status == "proved_bounded" or r.id == "C8" else "."))
         if r.status == "failed":
             what = (ev.get('problems') or ev.get('failed_sub_results') or ev.get('error') or ev.get('violations'))
             notes.append(f"- **{r.id} FAILED**{' (withdrawn)' if ev.get('withdrawn') else ''}: {what}")
