@@ -170,7 +170,9 @@ def sparsify(g: torch.Tensor, cfg, cost, c_t: torch.Tensor, class_ids_t: torch.T
             raise TypeError(f"{cfg.method}: selection returned {type(mask).__name__} "
                             f"{getattr(mask, 'dtype', '')} {tuple(getattr(mask, 'shape', ()))}, expected bool ({d},)")
     exact = None
-    if budget is not None and getattr(cfg, "exact_reference", False) and not spec.budget_is_count \
+    # cfg.exact_reference read plainly (no getattr default): a settings object without the
+    # field (the Flower path once) must fail here, not silently log no exact record.
+    if budget is not None and cfg.exact_reference and not spec.budget_is_count \
             and cfg.method != "cwmp-exact":
         exact = exact_reference(g, c_t, budget, sel)
     counts = _class_counts(mask, class_ids_t, len(cost.class_names))

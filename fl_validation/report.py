@@ -457,7 +457,8 @@ def write_summary(results: Path, preset: str, tag: str = "") -> tuple[str, Path 
     gve = greedy_vs_exact(runs)
     rvt = retained_vs_topk(runs)
     eas = equal_accuracy_saving(runs)
-    md = (format_markdown(rows, runs, partial, preset, paired) + format_verdict(claims, targets, gve)
+    # heading: the folder as written (smoke-flower, paper-cv0.10, ...), not the bare preset
+    md = (format_markdown(rows, runs, partial, preset_dir.name, paired) + format_verdict(claims, targets, gve)
           + format_retained(rvt, eas))
     atomic_write_json(preset_dir / "summary.json", {
         "preset": preset, "rows": rows, "vs_topk": paired, "matched_energy_interpolant": TABLE_INTERPOLANT,

@@ -40,8 +40,9 @@ def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None 
     entries = doc["greedy_vs_exact"]
     if not isinstance(entries, list) or not entries:
         raise MissingResults(f"{path}: greedy_vs_exact is empty (no budget-mode run logged exact solves)",
-                             "cwmp fl --preset paper (budget mode with the exact reference), then "
-                             "cwmp fl --preset paper --summary")
+                             "cwmp fl --preset PRESET [--tag TAG] (budget-mode runs, exact reference on: the "
+                             "default, any --engine), then cwmp fl --preset PRESET [--tag TAG] --summary "
+                             f"(folder {path.parent.name} = PRESET[-TAG])")
     for e in entries:
         missing = [k for k in KEYS if k not in e]
         if missing:

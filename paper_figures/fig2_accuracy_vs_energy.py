@@ -1,5 +1,7 @@
 """Fig 2: test accuracy vs cumulative energy (J), Top-K vs CWMP, one panel per sparsity.
 
+The title names the methods present (``Top-K vs CWMP`` only when both are).
+
 Input: ``results/fl/<preset>/*/metrics.json`` (keys used: config.method, config.mode,
 config.sparsity, config.seed, rounds[].round, rounds[].test_acc, rounds[].cum_energy_J —
 or rounds[].energy_J, summed), produced by ``cwmp fl --preset paper``.
@@ -19,6 +21,14 @@ from .data import FL_COMMAND, acc_percent, figure, load_fl, pct, round_curve, sp
 
 NAME = "fig2_accuracy_vs_energy"
 METHODS = ("topk", "cwmp-l2", "cwmp-paper", "cwmp-exact")
+
+
+def _compared(fl) -> str:
+    """'Top-K vs CWMP' when both are present, else the labels of the methods drawn."""
+    present = [m for m in METHODS if any(r.method == m for r in fl.runs)]
+    if "topk" in present and any(m.startswith("cwmp") for m in present):
+        return "Top-K vs CWMP"
+    return ", ".join(style.label(m) for m in present)
 
 
 @figure(2, FL_COMMAND)
@@ -50,5 +60,5 @@ def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None 
         style.joules(ax.xaxis, nbins=4)
     style.finish_grid(fig, axes, len(rhos), ylabel="test accuracy (%)",
                       note=fl.note() + "; energy = transmission + memory update of the kept coordinates",
-                      title=f"Accuracy vs energy spent, Top-K vs CWMP ({fl.describe()})")
+                      title=f"Accuracy vs energy spent, {_compared(fl)} ({fl.describe()})")
     return style.save(fig, out_dir, NAME)

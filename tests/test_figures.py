@@ -395,3 +395,27 @@ def test_fig12_skips_without_the_theory_curve_and_draws_without_fl_points(tmp_pa
         (d / "summary.json").unlink()
     assert cli.main(["--results", str(tmp_path), "--out", str(tmp_path / "o"), "--only", "12"]) == 0
     assert sorted(_pngs(tmp_path / "o")) == [12]
+
+
+def test_fig2_title_names_the_methods_present(tmp_path):
+    """'Top-K vs CWMP' only when both are there; a CWMP-only folder names its CWMP variants."""
+    import shutil
+
+    from paper_figures.data import load_fl
+    from paper_figures.fig2_accuracy_vs_energy import _compared
+
+    write_fl(tmp_path, rounds=2, seeds=(0,))
+    assert _compared(load_fl(tmp_path, "paper")) == "Top-K vs CWMP"
+    for d in (tmp_path / "fl" / "paper").iterdir():
+        if d.name.startswith("topk"):
+            shutil.rmtree(d)
+    title = _compared(load_fl(tmp_path, "paper"))
+    assert "Top-K" not in title and "CWMP" in title, title
+
+
+def test_fig11_skip_names_a_generic_command_for_a_flower_folder(tmp_path, capsys):
+    _dump(tmp_path / "fl" / "smoke-flower" / "summary.json", {"greedy_vs_exact": []})
+    assert cli.main(["--results", str(tmp_path), "--out", str(tmp_path / "o"), "--only", "11",
+                     "--fl-preset", "smoke-flower"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("fig 11 skipped"))
+    assert "--preset paper" not in line and "smoke-flower" in line and "--summary" in line, line

@@ -187,3 +187,44 @@ def test_cli_engine_flower_inprocess(tmp_path, monkeypatch):
     assert fl["total_energy_J"] == pytest.approx(lp["total_energy_J"], rel=1e-12)
     assert fl["total_bytes"] == lp["total_bytes"]
     assert fl["final_test_acc"] == pytest.approx(lp["final_test_acc"], abs=1e-12)
+
+
+def _exact_records(doc) -> list[list]:
+    """Per round, per client: the ``exact`` record of a metrics.json document, timing left out."""
+    from tests.test_fl_loop import strip_timing
+
+    return [[strip_timing(c["exact"]) for c in r["clients"]] for r in doc["rounds"]]
+
+
+@pytest.mark.parametrize("exact_reference", [True, False])
+def test_exact_reference_logged_as_in_the_loop(exact_reference, tmp_path):
+    """Budget mode: a Flower run's metrics.json carries the loop's ``exact`` record per client-round
+    (same value, greedy value, ratio, gaps, status, proof, solver; timing left out), and none with
+    --no-exact-reference; the selection (kept, energy) is the loop's either way."""
+    from fl_validation.flower.driver import run_inprocess
+    from fl_validation.flower.results import RunOutput
+
+    cfg = tiny_cfg(method="cwmp-l2", mode="budget", sparsity=0.1, rounds=2, exact_reference=exact_reference)
+    output = RunOutput(results=str(tmp_path / "res"), preset="t", engine="flower-inprocess")
+    run_inprocess(cfg, data_fn, output=output)
+    fl = json.loads((output.run_dir(cfg) / "metrics.json").read_text())
+    loop, _ = loop_run(cfg, tmp_path)
+    assert fl["config"]["exact_reference"] is exact_reference
+    ex_fl, ex_loop = _exact_records(fl), _exact_records(loop)
+    assert len(ex_fl) == len(ex_loop) == 2 and all(len(r) == 3 for r in ex_fl)
+    if not exact_reference:
+        assert ex_fl == ex_loop == [[None] * 3] * 2
+        return
+    assert all(e is not None for r in ex_fl for e in r), ex_fl
+    assert ex_fl == ex_loop
+    assert all(e["status"] == "optimal" and e["proven"] for r in ex_fl for e in r)
+    for r_fl, r_loop in zip(fl["rounds"], loop["rounds"], strict=True):
+        for c_fl, c_loop in zip(r_fl["clients"], r_loop["clients"], strict=True):
+            assert (c_fl["kept"], c_fl["energy_J"]) == (c_loop["kept"], c_loop["energy_J"])
+    # what the records feed: the summary's greedy-vs-exact section (figure 11), under the folder's name
+    from fl_validation.report import write_summary
+
+    md, path = write_summary(tmp_path / "res", "t", "flower")
+    assert md.startswith("# FL sweep `t-flower`"), md.splitlines()[0]
+    gve = json.loads((path.parent / "summary.json").read_text())["greedy_vs_exact"]
+    assert [(e["method"], e["n_solves"]) for e in gve] == [("cwmp-l2", 6)], gve

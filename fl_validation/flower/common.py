@@ -25,6 +25,9 @@ class SparsifySettings:
     profile: str = "on-device"
     model: str = "cnn"
     seed: int = 0
+    # FLConfig.exact_reference, read by ``sparsify`` itself (``client.exact_reference``):
+    # budget mode also logs the exact optimum of P per client-round; the selection is unchanged.
+    exact_reference: bool = True
 
     @classmethod
     def from_fl_config(cls, cfg: FLConfig) -> "SparsifySettings":
