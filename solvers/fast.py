@@ -796,10 +796,12 @@ def _key_order_sum(fz: _Fused, g: np.ndarray, c: np.ndarray, tail_c: np.ndarray)
 def _fill_fused(ks: _Keys, pre: _Prefix, B: float) -> np.ndarray | None:
     """fill's additions on the compiled path, as the reference's greedy_walk makes them.
 
-    `left` is the reference's bit for bit (_fused_left). The reference's loop then
-    runs first on the *window* of the band items after the break item, which the split
-    already holds in key order; only if it could reach below them is there one sweep
-    for the candidates (after the break, c ≤ left), walked top-down in growing windows.
+    The reference's loop runs first on the *window* of the band items after the break
+    item, which the split already holds in key order; only if it could reach below them
+    is there one sweep for the candidates (after the break, c ≤ left), walked top-down
+    in growing windows. `left` is first the certified interval around our prefix sum;
+    when a decision falls inside it, the reference's `left` is formed bit for bit
+    (_fused_left: one sort of the prefix) and the walk is repeated with it.
     None: this path does not apply (the caller takes the general one).
     """
     sp = pre.sp
@@ -811,29 +813,51 @@ def _fill_fused(ks: _Keys, pre: _Prefix, B: float) -> np.ndarray | None:
     if len(at) != 1:  # pragma: no cover (the break item is a band item on this path)
         return None
     at = int(at[0])
-    left = _fused_left(fz, pre, B, at)
+    if pre.n == 0:
+        L = (float(B), float(B))  # budget − 0.0
+    elif pre.E == 0.0:
+        L = (float(B - pre.W_last),) * 2  # the prefix sum was formed as the reference's
+    else:
+        L = (float(B - (pre.W_last + pre.E)), float(B - (pre.W_last - pre.E)))
     # Below the window: the sweep's low_c, and outer-band items under an inner band (re-bracket).
     low = float(sp.low_c)
     if len(sp.band) > len(bs) and len(bs):
         below = sp.band_key < pre.band_sorted_key[-1]
         if below.any():
             low = min(low, float(sp.band_c[below].min()))
-    taken = _walk_window(bs[at + 1:], pre.band_sorted_c[at + 1:], low, left)
-    if taken is not None:
-        STATS["fill_window"] += 1
-        return taken
-    STATS["fill_sweep"] += 1
-    R, Rkey, Rc = _fill_candidates_fused(ks, pre.key_b, pre.b, _round_up(left, _cdtype(ks)))
+    window = (bs[at + 1:], pre.band_sorted_c[at + 1:], low)
+    cands: dict = {}
+    while True:
+        try:
+            taken = _walk_window(*window, *L)
+            if taken is not None:
+                STATS["fill_window"] += 1
+                return taken
+            return _walk_candidates(ks, pre, L, cands)
+        except _Ambiguous:
+            if L[0] == L[1]:  # pragma: no cover (an exact walk decides everything)
+                raise
+            STATS["exact_left"] += 1
+            L = (_fused_left(fz, pre, B, at),) * 2
+
+
+def _walk_candidates(ks: _Keys, pre: _Prefix, L: tuple[float, float], cands: dict) -> np.ndarray:
+    """The fill loop over the swept candidates (after the break item, c ≤ L_hi), in growing windows
+    of the best keys; `cands` keeps the sweep for a repeat with an exact `left` (a subset's bound)."""
+    if "R" not in cands:
+        STATS["fill_sweep"] += 1
+        cands["R"] = _fill_candidates_fused(ks, pre.key_b, pre.b, _round_up(L[1], _cdtype(ks)))
+    R, Rkey, Rc = cands["R"]
     T = 1 << 12
     while True:
         if T >= len(R):
             order = _desc_order_ties_by_index(Rkey)
-            return _walk_window(R[order], Rc[order], math.inf, left)
+            return _walk_window(R[order], Rc[order], math.inf, *L)
         kT = float(np.partition(Rkey, len(R) - T)[len(R) - T])  # the T-th largest key
         win = np.flatnonzero(Rkey >= kT)  # ties at kT all inside: what is left lies below in key order
         rest = Rkey < kT
         order = win[_desc_order_ties_by_index(Rkey[win])]
-        taken = _walk_window(R[order], Rc[order], float(Rc[rest].min()) if rest.any() else math.inf, left)
+        taken = _walk_window(R[order], Rc[order], float(Rc[rest].min()) if rest.any() else math.inf, *L)
         if taken is not None:
             return taken
         T *= 8
@@ -855,29 +879,37 @@ def _fused_left(fz: _Fused, pre: _Prefix, B: float, at: int) -> float:
     return float(B - _key_order_sum(fz, sp.sure_g, sp.sure_c_in, np.ascontiguousarray(band_c)))
 
 
-def _walk_window(R: np.ndarray, Rc: np.ndarray, low: float, left: float) -> np.ndarray | None:
+def _walk_window(R: np.ndarray, Rc: np.ndarray, low: float, L_lo: float, L_hi: float) -> np.ndarray | None:
     """selection.greedy_walk's fill loop from `left` over the window R (key order, costs Rc).
 
-    Every other candidate lies below the window in key order, and `low` is the least
-    cost among them. The loop is the reference's as long as none of them passes its
-    cost filter (c ≤ left) where the walk could reach it: the window exhausted, or all
-    its fitting items taken, while low ≤ left. Then None (a wider window is needed).
+    `left` is known to lie in [L_lo, L_hi] (one number: exact); a decision that differs
+    across the interval raises _Ambiguous (rounding is monotone, so the interval's ends
+    bound every later `left`). Every other candidate lies below the window in key
+    order, and `low` is the least cost among them. The loop is the reference's as long
+    as none of them passes its cost filter (c ≤ left) where the walk could reach it: the
+    window exhausted, or all its fitting items taken, while low ≤ left. Then None (a
+    wider window is needed).
     """
     taken: list[np.ndarray] = []
     while True:
-        keep = Rc <= left
+        if L_lo != L_hi and (np.any((Rc > L_lo) & (Rc <= L_hi)) or L_lo < low <= L_hi):
+            raise _Ambiguous
+        keep = Rc <= L_lo
         R, Rc = R[keep], Rc[keep]
         if not len(R):
-            if low <= left:
+            if low <= L_lo:
                 return None
             break
         cum = np.cumsum(Rc)
-        m = int(np.searchsorted(cum, left, side="right"))
-        if m == len(R) and low <= left:
+        m = int(np.searchsorted(cum, L_lo, side="right"))
+        if m != int(np.searchsorted(cum, L_hi, side="right")):
+            raise _Ambiguous
+        if m == len(R) and low <= L_lo:
             return None  # the reference's cumsum would run on below the window
         m = max(m, 1)
         taken.append(R[:m])
-        left -= float(Rc[:m].sum())  # the same slice of the same costs: the same pairwise sum
+        S = float(Rc[:m].sum())  # the same slice of the same costs: the reference's pairwise sum
+        L_lo, L_hi = L_lo - S, L_hi - S  # (rounding is monotone: the ends still bound `left`)
         R, Rc = R[m:], Rc[m:]
     return np.sort(np.concatenate(taken)) if taken else np.zeros(0, np.int64)
 

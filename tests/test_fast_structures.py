@@ -284,11 +284,11 @@ def test_resnet18_layout_matches_fl_validation():
 
 @pytest.mark.parametrize("kernel", KERNELS_UNDER_TEST)
 def test_fill_with_exact_left_when_the_interval_is_too_wide(kernel):
-    """Heavy-tailed costs at d = 2^18 put a fill candidate's cost within rounding of `left`. The
-    numpy engine then sorts only the Dantzig prefix to get the reference's `left` bit for bit
-    (fast.STATS["exact_left"]); the compiled engine always forms `left` exactly (one int64 sort of
-    packed keys) and walks the band window or, as here, the swept candidates. Neither hands the call
-    to the reference; masks stay identical."""
+    """Heavy-tailed costs at d = 2^18 put a fill candidate's cost within rounding of `left`. Then the
+    reference's `left` is formed bit for bit (fast.STATS["exact_left"]): the numpy engine sorts the
+    Dantzig prefix; the compiled engine walks with the certified interval first (the band window,
+    else the swept candidates) and forms `left` (one int64 sort of packed keys) only where a
+    decision falls inside the interval. Neither hands the call to the reference; masks identical."""
     before = dict(fast.STATS)
     for seed in (1, 4):  # the seeds where this happens (found by running it; the count below checks)
         g, c = structures.make("c_t3_lognormal", 1 << 18, seed=seed, dtype=np.float32)
@@ -299,7 +299,7 @@ def test_fill_with_exact_left_when_the_interval_is_too_wide(kernel):
                 assert_same(cwmp_mask(g, c, budget=B, greedy=greedy, impl="fast"), ref)
     grew = {k: fast.STATS[k] - before[k] for k in before}
     if kernel == "numba":
-        assert grew["exact_left"] == 0 and grew["fill_window"] + grew["fill_sweep"] == 4
+        assert 1 <= grew["exact_left"] <= 4 and grew["fill_sweep"] >= 1
     else:
         assert grew["exact_left"] == 4
     assert grew["fallback"] == 0
@@ -331,12 +331,15 @@ def test_compiled_fill_window_and_candidate_walk_equal_reference(dtype):
 
 
 @given(costs=st.lists(st.sampled_from([0.05, 0.1, 0.3, 0.7, 1.3, 2.9]), min_size=1, max_size=14),
-       w=st.integers(0, 14), left=st.sampled_from([0.2, 0.45, 1.0, 2.5, 4.0]))
-def test_window_walk_is_the_reference_loop_or_declines(costs, w, left):
+       w=st.integers(0, 14), left=st.sampled_from([0.2, 0.45, 1.0, 2.5, 4.0]),
+       eps=st.sampled_from([0.0, 1e-9, 0.02, 0.3]))
+def test_window_walk_is_the_reference_loop_or_declines(costs, w, left, eps):
     """Property: fill's loop run on a key-order window of the candidates (fast._walk_window), told
-    only the least cost below the window, either returns exactly what the reference's whole loop
-    adds (selection.greedy_walk on prefix item, break item, window, items below) or declines
-    (None); it never declines when nothing below the window fits. Oracle: selection.greedy_walk."""
+    only the least cost below the window and an interval [L − eps, L + eps] around the reference's
+    `left` L, either returns exactly what the reference's whole loop adds (selection.greedy_walk on
+    prefix item, break item, window, items below), declines (None), or reports the interval too
+    wide (_Ambiguous); with eps = 0 it is never ambiguous, and it never declines when nothing below
+    the window fits. Oracle: selection.greedy_walk."""
     from solvers.selection import greedy_walk
 
     w = min(w, len(costs))
@@ -347,8 +350,12 @@ def test_window_walk_is_the_reference_loop_or_declines(costs, w, left):
     L = B - float(np.cumsum(c[:1])[0])  # the reference's own `left`
     cand = order[2:]
     low = float(c[2 + w:].min()) if len(costs) > w else math.inf
-    got = fast._walk_window(cand[:w], c[2:2 + w], low, L)
+    try:
+        got = fast._walk_window(cand[:w], c[2:2 + w], low, L - eps, L + eps)
+    except fast._Ambiguous:
+        assert eps > 0
+        return
     if got is None:
-        assert low <= L
+        assert low <= L + eps
     else:
         assert set(got.tolist()) == ref
