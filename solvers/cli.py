@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from .families import FAMILIES, make_instance
+from .families import FAMILIES, HARD_FAMILIES, make_instance
 from .instances import Instance, InstanceError, load_instance
 from .io import atomic_write_json, check_writable_dir, environment_info
 
@@ -54,7 +54,9 @@ class CompareConfig:
 
     def __post_init__(self) -> None:
         """Range checks, so a bad grid is refused before any instance is solved."""
-        from .families import FAMILIES as known
+        from .families import FAMILIES, HARD_FAMILIES
+
+        known = FAMILIES + tuple(HARD_FAMILIES)  # the hard ones (Pisinger 2005) only on request
 
         def bad(msg: str) -> None:
             raise ValueError(msg)
@@ -366,7 +368,10 @@ def main(argv: list[str] | None = None, *, update_loader: Any = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small grid, under a minute")
     parser.add_argument("--results", default=None,
                         help="results directory (default: ./results, with --quick ./results/quick)")
-    parser.add_argument("--families", nargs="+", choices=FAMILIES, help="subset of families")
+    parser.add_argument("--families", nargs="+", choices=FAMILIES + tuple(HARD_FAMILIES),
+                        help="subset of families (default: the first eight; the Pisinger 2005 hard "
+                             "families almost_strongly_correlated, spanner_2_10, profit_ceiling_3 and "
+                             "circle_2_3 on request; R = 1000)")
     parser.add_argument("--dims", nargs="+", type=int, help="dimensions d")
     parser.add_argument("--budget-fractions", nargs="+", type=float, help="B / Σc values")
     parser.add_argument("--seeds", nargs="+", type=int)

@@ -29,8 +29,33 @@ classical route (Dembo & Hammer 1980; Pisinger's expknap/minknap, 1995–97):
    Both prove optimality; the bound is reported. Limits: `time_limit` (status
    "time_limit") and STATE_CELLS_MAX stored history entries ("memory_limit");
    then `proven_optimal` is False and `bound` is the largest live-state bound
-   (capped by LP*). Strongly correlated instances (v = c + const) are the hard
-   case, as for every knapsack code: d = 1e5 takes seconds, d = 1e6 may stop.
+   (capped by LP*).
+4. combo (issue 18; Martello, Pisinger & Toth, "Dynamic programming and strong
+   bounds for the 0-1 knapsack problem", Management Science 1999). On integer
+   data (values p = g² integers, costs multiples of one power of two, both below
+   2^26 in that unit) minknap hands over to `_combo_solve` once it holds more than
+   ESCALATE_STATES live states (or a quarter of STATE_CELLS_MAX history entries),
+   keeping its incumbent. combo adds what makes Pisinger's hard families
+   (strongly, inverse strongly and almost strongly correlated, spanner, profit
+   ceiling, circle) tractable: the capacity reduced to a multiple of gcd(w) and
+   bounds rounded down to a multiple of gcd(p); the Martello–Toth bound; the
+   cardinality bound (≤ k_max items fit, ≥ k_min are needed to improve) through the
+   LP with that constraint, i.e. the surrogate relaxation at its best multiplier,
+   solved in its Lagrangian dual (λ, μ) in exact integer arithmetic; identical
+   items grouped and split in powers of two; reduced-cost fixing with (λ, μ)
+   (the core is rebuilt when a better incumbent shrinks it); the DP in surrogate-
+   ratio order with a Pareto front on (weight, value) (dominance), each state
+   bounded by its surrogate minknap bound and its Lagrangian bound; pairing of
+   the states with the best single undecided item; one uint64 of decisions per
+   state plus checkpoints every 64 levels instead of full histories.
+   Memory cap: COMBO_MEM_MAX = 2.5 GB for the state arrays (40 bytes a state,
+   double-buffered) and the checkpoints (16 bytes a state); at the cap (status
+   "memory_limit") or at `time_limit` the best incumbent is returned with
+   proven_optimal False and `bound` = the largest Lagrangian bound of a live state
+   (≥ value, ≤ the root bounds). combo needs numba (the optional extra [fast]):
+   without it, integer instances stay on minknap as before (and the hard families
+   stop at its limits). Measured on the issue's 24 instances (n = 1e4, 1e5, R = 1e4,
+   1e6): see results/bench/exact_hard.json.
 
 Arithmetic and tolerance (stated in ExactResult.extra):
 - Feasibility is exact: the returned mask satisfies Σ c ≤ B in exact real
@@ -563,7 +588,7 @@ class _DPOutcome:
 
 
 def _dp_solve(core: _Core, B: float, int_values: bool, exact_w: bool, atol: float,
-              deadline: float | None) -> _DPOutcome:
+              deadline: float | None, escalate: int | None = None) -> _DPOutcome:
     """Minknap-style DP on the expanding core (see the module docstring).
 
     A state is (R, P): residual capacity B − Σ c and value Σ v of a solution that
@@ -702,6 +727,10 @@ def _dp_solve(core: _Core, B: float, int_values: bool, exact_w: bool, atol: floa
             st["states_max"] = max(st["states_max"], len(alive))
             if not len(R):
                 return finish("optimal", z, z_flips)
+            if escalate is not None and len(R) > escalate:  # a hard instance: combo takes over
+                return finish("escalate", z, z_flips)
+            if escalate is not None and st["cells"] > STATE_CELLS_MAX // 4:  # long histories: hard too
+                return finish("escalate", z, z_flips)
             if st["cells"] > STATE_CELLS_MAX:
                 st["cells"] = _gc_levels(levels, len(R))  # drop histories no live state descends from
                 st["gcs"] = st.get("gcs", 0) + 1
@@ -758,14 +787,585 @@ def _next_ratio(core: _Core, n_done: int, right: bool) -> float | None:
     return pool.next_key(not right)
 
 
+# ----------------------------------------------------------------------------- combo (hard families)
+
+COMBO_MEM_MAX = 2_500_000_000  # bytes: the DP's state arrays (double-buffered) + its checkpoints
+ESCALATE_STATES = 20_000  # minknap hands an integer instance to the combo path beyond this many states
+COMBO_INT_MAX = 2 ** 26  # profits and weights below this: exact float ratios, int64 products and sums
+PAIR_EVERY = 16  # levels between two pairings of the states with the undecided items
+CHECKPOINT = 64  # levels per history checkpoint (one uint64 of decisions per state)
+STATE_BYTES = 40  # W, P, D, K (int64) and the decision bits (uint64) of one state
+_I62 = 2 ** 62
+
+_COMBO: dict[str, Any] = {}
+
+
+def _k_step(W, P, D, K, M, m, dw, dp, dk, dkeep, dflip, bit, oW, oP, oD, oK, oM, Dcap, C, T, S, kq, rho_r,
+            rho_l, has_r, has_l, mk):
+    """One DP level: merge the states that keep item j's base decision with those that flip it.
+
+    States are sorted by weight W ascending with value P strictly ascending (a Pareto
+    front). The flipped copy is the same list shifted by (dw, dp), so the two are
+    merged in one pass. A state whose P does not exceed every lighter state's P is
+    dominated (also when the lighter state is dropped by a bound: that one's
+    completions already cannot reach T). A state is kept only if D ≤ Dcap (Lagrangian
+    bound) and, when mk, its surrogate minknap bound reaches T: with the surrogate
+    residual r = C − W + S (kq − K) (S = μ/λ, K the state's item count), every
+    completion gains at most r·rho_r (r ≥ 0: add undecided items of surrogate ratio
+    ≤ rho_r) or r·rho_l (r < 0: remove items of ratio ≥ rho_l); the float rounding of
+    that product is covered by a relative margin of 1e-13 plus 1e-6.
+    Returns the number of states written to the o* arrays.
+    """
+    i = 0
+    j = 0
+    k = 0
+    best = -(2 ** 62)
+    while i < m or j < m:
+        take_i = False
+        if j >= m:
+            take_i = True
+        elif i < m:
+            wj = W[j] + dw
+            if W[i] < wj or (W[i] == wj and P[i] >= P[j] + dp):
+                take_i = True
+        if take_i:
+            w_ = W[i]
+            p_ = P[i]
+            d_ = D[i] + dkeep
+            k_ = K[i]
+            mm = M[i]
+            i += 1
+        else:
+            w_ = W[j] + dw
+            p_ = P[j] + dp
+            d_ = D[j] + dflip
+            k_ = K[j] + dk
+            mm = M[j] | bit
+            j += 1
+        if p_ <= best:
+            continue
+        best = p_
+        if d_ > Dcap:
+            continue
+        if mk:
+            sk = S * (kq - k_)
+            r = (C - w_) + sk
+            if r >= 0.0:
+                t = r * rho_r if has_r else 0.0
+                rho = rho_r
+            elif has_l:
+                t = r * rho_l
+                rho = rho_l
+            else:
+                continue
+            if p_ + t + 1e-13 * (abs(p_) + abs(t) + abs(sk) * rho) + 1e-6 < T:
+                continue
+        oW[k] = w_
+        oP[k] = p_
+        oD[k] = d_
+        oK[k] = k_
+        oM[k] = mm
+        k += 1
+    return k
+
+
+def _k_pair(W, P, m, C, addW, addP, addI, remW, remP, remI, z):
+    """Pair every state with one undecided item (combo's pairing): the best solution found.
+
+    A state with room r = C − W ≥ 0 adds the most valuable undecided item of weight ≤ r
+    (addP: running maximum over addW ascending); an overfull state removes the least
+    valuable undecided item of weight ≥ W − C (remP: running minimum from the right).
+    Returns (value, state index, item index, sign); value ≤ z when nothing beats z.
+    """
+    bv = z
+    bs = -1
+    bi = -1
+    sg = 0
+    na = addW.shape[0]
+    nr = remW.shape[0]
+    for s in range(m):
+        r = C - W[s]
+        if r >= 0:
+            if na:
+                q = np.searchsorted(addW, r, side="right") - 1
+                if q >= 0 and P[s] + addP[q] > bv:
+                    bv = P[s] + addP[q]
+                    bs = s
+                    bi = addI[q]
+                    sg = 1
+        elif nr:
+            q = np.searchsorted(remW, -r, side="left")
+            if q < nr and P[s] - remP[q] > bv:
+                bv = P[s] - remP[q]
+                bs = s
+                bi = remI[q]
+                sg = -1
+    return bv, bs, bi, sg
+
+
+def _k_fill(w, C, x):
+    """Greedy fill: take each item, in the given order, that still fits (x: output mask)."""
+    r = C
+    for i in range(w.shape[0]):
+        if w[i] <= r:
+            x[i] = True
+            r -= w[i]
+    return r
+
+
+def _combo_kernels() -> tuple[Any, Any, Any] | None:
+    """The jitted DP kernels, or None without numba (imported and compiled on first use, cached)."""
+    if "k" not in _COMBO:
+        try:
+            import numba
+        except ImportError:
+            _COMBO["k"] = None
+        else:
+            _COMBO["k"] = tuple(numba.njit(cache=True)(f) for f in (_k_step, _k_pair, _k_fill))
+    return _COMBO["k"]
+
+
+def combo_available() -> bool:
+    """True when the combo path can run (numba importable; nothing is compiled here)."""
+    if "k" in _COMBO:
+        return _COMBO["k"] is not None
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
+
+
+def _isum(a: np.ndarray) -> int:
+    """Exact Σ of an int64 array (Python integers when int64 could overflow)."""
+    if not len(a):
+        return 0
+    if len(a) * max(abs(int(a.max())), abs(int(a.min()))) < _I62:
+        return int(a.sum())
+    return sum(a.tolist())
+
+
+def _lagrange_bound(p: np.ndarray, w: np.ndarray, C: int, A: int, Q: int, MQ: int, k: int) -> int:
+    """⌊λC + μk + Σ max(0, p − λw − μ)⌋ with λ = A/Q, μ = MQ/Q, exactly (Python integers).
+
+    An upper bound on every solution with Σw ≤ C whose cardinality satisfies the
+    constraint μ stands for: Σx ≤ k when μ ≥ 0, Σx ≥ k when μ < 0 (λ ≥ 0).
+    """
+    rc = Q * p - A * w - MQ
+    num = A * C + MQ * k + _isum(rc[rc > 0])
+    return num // Q
+
+
+def _binary_split(p: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Identical items (same p and w) as bounded-knapsack groups split into powers of two.
+
+    A group of c copies becomes items of multiplicity 1, 2, 4, …, 2^(k−1) and
+    c − (2^k − 1) (k = ⌊log2(c + 1)⌋), whose subsets take every count 0..c exactly
+    once as a sum: the 0/1 problem on them has the same solutions, in counts, as the
+    original. Returns (group of each original item, the split items' group, multiplicity).
+    """
+    key = p * (int(w.max()) + 1) + w
+    _, first, inv, cnt = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
+    groups, mults = [], []
+    kbits = np.floor(np.log2(cnt + 1)).astype(np.int64)
+    kbits = np.where((1 << (kbits + 1)) - 1 <= cnt, kbits + 1, kbits)  # float log2 at powers of two
+    kbits = np.where((1 << kbits) - 1 > cnt, kbits - 1, kbits)
+    for bitpos in range(int(kbits.max())):
+        g = np.flatnonzero(kbits > bitpos)
+        groups.append(g)
+        mults.append(np.full(len(g), 1 << bitpos, np.int64))
+    rem = cnt - ((1 << kbits) - 1)
+    g = np.flatnonzero(rem > 0)
+    groups.append(g)
+    mults.append(rem[g])
+    grp = np.concatenate(groups)
+    mult = np.concatenate(mults)
+    return inv.ravel(), first, grp, mult
+
+
+@dataclass
+class _ComboOutcome:
+    x: np.ndarray  # bool mask over the items given
+    z: int
+    bound: int
+    status: str
+    stats: dict[str, Any]
+
+
+def _combo_solve(p: np.ndarray, w: np.ndarray, C: int, x0: np.ndarray | None, deadline: float | None,
+                 mem_max: int = COMBO_MEM_MAX) -> _ComboOutcome:
+    """combo's additions to minknap on an integer instance (Martello, Pisinger & Toth 1999).
+
+    p, w: int64 profits and weights (1 ≤ w ≤ C, p ≥ 1, both < COMBO_INT_MAX); x0 an
+    incumbent (a feasible mask) or None. Every bound is exact integer arithmetic (or
+    float with a stated margin) and valid for whatever multipliers the searches return:
+    - capacity reduced to a multiple of gcd(w); bounds rounded down to a multiple of gcd(p);
+    - Dantzig's LP bound and the Martello–Toth bound U2 (branch on the break item);
+    - the cardinality bound: every solution has ≤ k_max items (the k_max lightest fit),
+      every improving one ≥ k_min (the k_min most valuable reach the target); the LP
+      with that constraint is solved in its Lagrangian dual (λ, μ): its value is that of
+      the surrogate relaxation Σ(w + S)x ≤ C + S·k at the best multiplier S = μ/λ;
+    - identical items are grouped and split in powers of two (bounded knapsack);
+    - reduced-cost fixing with (λ, μ): an item whose |p − λw − μ| exceeds the gap to the
+      target is fixed at its LP value; the others form the core, rebuilt (the DP
+      restarted) when a better incumbent halves it;
+    - minknap DP on the core from the surrogate break outward, in surrogate-ratio order
+      p/(w + S); states (W, P) on a Pareto front (dominance), each bounded by the
+      surrogate minknap bound and by the Lagrangian bound (U_card − D, D the reduced
+      costs of its decisions against the LP);
+    - pairing: the states are paired with the best single undecided item;
+    - histories: one uint64 of decisions per state, checkpoints every 64 levels (a state
+      is found again at a checkpoint by its weight, unique on the front).
+    Memory cap: `mem_max` bytes for the state arrays (40 bytes a state, double-buffered)
+    and the checkpoints (16 bytes a state); "memory_limit" when the next level would
+    pass it, "time_limit" at the deadline. The bound is then the largest Lagrangian
+    bound of a live state (never below z, never above the root bounds).
+    """
+    kern = _combo_kernels()
+    assert kern is not None
+    k_step, k_pair, k_fill = kern
+    t0 = time.perf_counter()
+    n = len(p)
+    stats: dict[str, Any] = {"n": n}
+    gw = int(np.gcd.reduce(w))
+    gp = int(np.gcd.reduce(p))
+    C = (C // gw) * gw
+    stats.update(gcd_w=gw, gcd_p=gp, capacity_reduced=C)
+    ratio = p / w
+    order = np.lexsort((np.arange(n), -ratio))  # exact: p, w < 2^26 order exactly in float64
+    ps, ws = p[order], w[order]
+    cw = np.cumsum(ws)
+    b = int(np.searchsorted(cw, C, side="right"))  # break item (first that does not fit)
+    if x0 is None:
+        x_best = np.zeros(n, bool)
+        x_best[order[:b]] = True
+    else:
+        x_best = x0.copy()
+    z = _isum(p[x_best])
+    assert _isum(w[x_best]) <= C
+
+    def target(zv: int) -> int:
+        return gp * (zv // gp + 1)
+
+    def rnd(u: int) -> int:
+        return gp * (u // gp)
+
+    def done(status: str, bound: int, **kw: Any) -> _ComboOutcome:
+        stats.update(kw, seconds=time.perf_counter() - t0)
+        return _ComboOutcome(x_best, z, max(z, bound), status, stats)
+
+    if b >= n:
+        x_best = np.ones(n, bool)
+        z = _isum(p)
+        return done("optimal", z, solved_by="all fit")
+    # Dantzig and Martello–Toth bounds, exactly
+    U_lp = _lagrange_bound(ps, ws, C, int(ps[b]), int(ws[b]), 0, 0)
+    rest = np.ones(n, bool)
+    rest[b] = False
+    if b + 1 < n:
+        U_mt = _lagrange_bound(ps[rest], ws[rest], C, int(ps[b + 1]), int(ws[b + 1]), 0, 0)
+    else:
+        U_mt = _isum(ps[:b])
+    if b >= 1 and C >= ws[b]:
+        U_mt = max(U_mt, int(ps[b]) + _lagrange_bound(ps[rest], ws[rest], C - int(ws[b]), int(ps[b - 1]),
+                                                      int(ws[b - 1]), 0, 0))
+    U = rnd(min(U_lp, U_mt))
+    stats.update(U_lp=U_lp, U_mt=U_mt)
+    # cardinality bounds
+    k_max = int(np.searchsorted(np.cumsum(np.sort(w)), C, side="right"))
+    psd = np.cumsum(np.sort(p)[::-1])
+    k = int(np.searchsorted(psd, target(z), side="left"))
+    if z >= U or k >= n or k + 1 > k_max:
+        return done("optimal", z, solved_by="root bounds")
+    k_min = k + 1
+    # the LP with the cardinality constraint: golden-section search of its dual in λ
+
+    def mu_of(a: np.ndarray) -> tuple[Any, int]:
+        """The best μ for reduced profits a = p − λw: an order statistic of a (same dtype)."""
+        kth = sorted({n - k_max - 1 if k_max < n else 0, n - k_min})
+        part = np.partition(a, kth)
+        if k_max < n and part[n - k_max - 1] > 0:
+            return part[n - k_max - 1], k_max
+        if part[n - k_min] < 0:
+            return part[n - k_min], k_min
+        return a.dtype.type(0), 0
+
+    pf, wf = p.astype(np.float64), w.astype(np.float64)
+
+    def dual(lam: float) -> float:
+        a = pf - lam * wf
+        mu, kk = mu_of(a)
+        return lam * C + float(mu) * kk + float(np.maximum(a - mu, 0.0).sum())
+
+    lo, hi = 0.0, float(p.max()) / float(w.min()) + 1.0  # λ* may exceed every ratio (μ < 0)
+    phi = (math.sqrt(5) - 1) / 2
+    x1, x2 = hi - phi * (hi - lo), lo + phi * (hi - lo)
+    f1, f2 = dual(x1), dual(x2)
+    for _ in range(100):
+        if f1 <= f2:
+            hi, x2, f2 = x2, x1, f1
+            x1 = hi - phi * (hi - lo)
+            f1 = dual(x1)
+        else:
+            lo, x1, f1 = x1, x2, f2
+            x2 = lo + phi * (hi - lo)
+            f2 = dual(x2)
+    lam = (lo + hi) / 2
+    # exact multipliers λ = A/Q, μ = MQ/Q: convergents of λ and λ on a 2^s grid, Q small enough
+    # that no sum overflows; the candidate with the least exact bound wins
+    big = max(int(p.max()), int(math.ceil(lam + 1)) * int(w.max()))
+    s = max(0, min(30, 60 - big.bit_length() - max(1, n.bit_length())))
+    cands = {(int(round(lam * (1 << s))), 1 << s)}
+    fr = Fraction(lam)
+    for den in (1, 2, 3, 4, 6, 8, 12, 16, 32, 64, 100, 256, 1000, 1024, 10_000, 65_536, 1 << 20):
+        if den <= 1 << s:
+            f = fr.limit_denominator(den)
+            cands.add((f.numerator, f.denominator))
+    best: tuple[int, int, int, int, int] | None = None
+    for A, Q in sorted(cands):
+        if A < 0:
+            continue
+        aQ_ = Q * p - A * w
+        muq, kq = mu_of(aQ_)
+        MQ = int(muq)  # μ ≥ 0 goes with Σx ≤ k_max, μ < 0 with Σx ≥ k_min (improving solutions)
+        num = A * C + MQ * kq + _isum(np.maximum(aQ_ - MQ, 0))
+        if best is None or num * best[1] < best[0] * Q:
+            best = (num, Q, A, MQ, kq)
+    assert best is not None
+    num2, Q, A, MQ, kq = best
+    U = rnd(min(U, num2 // Q))
+    stats.update(U_card=num2 // Q, U=U, k_min=k_min, k_max=k_max, lam=A / Q, mu=MQ / Q)
+    if z >= U:
+        return done("optimal", z, solved_by="root bounds")
+    # identical items: bounded-knapsack groups in powers of two
+    inv, first, grp, mult = _binary_split(p, w)
+    sp, sw = p[first][grp] * mult, w[first][grp] * mult
+    ns = len(sp)
+    rc = mult * (Q * p[first][grp] - A * w[first][grp] - MQ)
+    xstar = rc > 0
+    absrc = np.abs(rc)
+    S = MQ / A if A > 0 else 0.0
+    if S != 0.0 and not bool(np.all(w[first] + S > 0)):
+        S = 0.0  # the surrogate weights must stay positive for the ratio order
+    swS = sw + S * mult
+    rho = sp / swS
+    sorder = np.lexsort((np.arange(ns), -(sp / sw), -rho))  # surrogate ratio, ties by the plain ratio
+    pos = np.empty(ns, np.int64)
+    pos[sorder] = np.arange(ns)
+    Cs = C + S * kq
+    stats.update(items_split=ns, surrogate_S=S)
+    mk = True
+    members = np.argsort(inv, kind="stable")  # original items, grouped
+    gstart = np.concatenate(([0], np.cumsum(np.bincount(inv, minlength=len(first)))))
+    def to_items(xsel: np.ndarray) -> np.ndarray:
+        """Split-item selection → a mask over the original items (that many copies per group)."""
+        cnt = np.bincount(grp[xsel], weights=mult[xsel], minlength=len(first)).astype(np.int64)
+        x = np.zeros(n, bool)
+        for g_ in np.flatnonzero(cnt):
+            x[members[gstart[g_]:gstart[g_] + cnt[g_]]] = True
+        return x
+
+    # greedy fill in the surrogate order: with the cardinality bound in play it lands near U_card
+    xf = np.zeros(ns, bool)
+    k_fill(sw[sorder], C, xf)
+    xs_fill = np.zeros(ns, bool)
+    xs_fill[sorder] = xf
+    if _isum(sp[xs_fill]) > z:
+        x_best = to_items(xs_fill)
+        z = _isum(p[x_best])
+        stats["fill"] = z
+
+    states_peak = 1
+    levels_total = 0
+    restarts = 0
+    pair_hits = 0
+    status = "optimal"
+    live_ub = z
+    while True:  # one pass per core (restarted when a better incumbent shrinks it)
+        T = target(z)
+        gapQ = num2 - Q * T
+        if gapQ < 0 or z >= U:
+            break
+        core = absrc <= gapQ
+        core_n = int(core.sum())
+        cidx = sorder[core[sorder]]  # core items in surrogate order
+        base = xstar & ~core
+        room = Cs - float(np.sum(swS[base]))
+        ccw = np.cumsum(swS[cidx])
+        cb = int(np.searchsorted(ccw, room, side="right"))
+        base[cidx[:cb]] = True
+        left = cidx[:cb][::-1]  # base 1: removed nearest-the-break first
+        right = cidx[cb:]  # base 0: added nearest-the-break first
+        dev = base != xstar  # there the base disagrees with the LP: keeping it costs |rc|
+        # ratio bounds of what is undecided: max over the right tail, min over the left tail
+        rmax = np.maximum.accumulate(rho[right][::-1])[::-1] * (1 + 1e-15) if len(right) else rho[:0]
+        lmin = np.minimum.accumulate(rho[left][::-1])[::-1] * (1 - 1e-15) if len(left) else rho[:0]
+        W0, P0, K0 = _isum(sw[base]), _isum(sp[base]), _isum(mult[base])
+        cap0 = 1024
+        bufs = [np.empty(cap0, np.int64) for _ in range(4)] + [np.empty(cap0, np.uint64)]
+        outs = [np.empty(2 * cap0, np.int64) for _ in range(4)] + [np.empty(2 * cap0, np.uint64)]
+        Wc, Pc, Dc, Kc, Mc = bufs
+        Wc[0], Pc[0], Dc[0], Kc[0], Mc[0] = W0, P0, 0, K0, 0
+        m = 1
+        lev_item: list[int] = [-1]
+        checkpoints: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        ck_bytes = 0
+        inc: tuple[int, int, int, int] | None = None  # (level, bits, W, extra item or -1)
+        if W0 <= C and P0 > z:
+            z, inc = P0, (0, 0, W0, -1)
+        nl = nr = 0
+        level = 0
+        und = np.ones(ns, bool)
+        last_pair = -PAIR_EVERY
+        recore = False
+        while True:
+            if z >= U:
+                break
+            T = target(z)
+            Dcap = min(num2 - Q * T, _I62)
+            if Dcap < 0 or m == 0:
+                break
+            if 2 * core_n > 3 * int((absrc <= Dcap).sum()) and level > 0 and z > 0 and not recore:
+                recore = True  # the better incumbent shrinks the core by a third: restart on it
+                break
+            if deadline is not None and time.perf_counter() > deadline:
+                status = "time_limit"
+                break
+            if level - last_pair >= PAIR_EVERY:  # pairing: incumbents from one undecided item
+                last_pair = level
+                ai = np.flatnonzero(und & ~base)
+                ai = ai[np.argsort(sw[ai], kind="stable")]
+                ri = np.flatnonzero(und & base)
+                ri = ri[np.argsort(sw[ri], kind="stable")]
+                addP = np.maximum.accumulate(sp[ai]) if len(ai) else sp[:0]
+                addI = ai[_argmax_prefix(sp[ai])] if len(ai) else ai
+                remP = np.minimum.accumulate(sp[ri][::-1])[::-1] if len(ri) else sp[:0]
+                remI = ri[_argmin_suffix(sp[ri])] if len(ri) else ri
+                bv, bs, bi, sg = k_pair(Wc, Pc, m, C, sw[ai], addP, addI.astype(np.int64), sw[ri], remP,
+                                        remI.astype(np.int64), z)
+                if bs >= 0 and bv > z:
+                    z = int(bv)
+                    bits = int(Mc[bs])
+                    if level in checkpoints:  # the bits were reset after the checkpoint: take them back
+                        cw_, cm_ = checkpoints[level]
+                        bits = int(cm_[int(np.searchsorted(cw_, Wc[bs]))])
+                    inc = (level, bits, int(Wc[bs]), int(bi))
+                    pair_hits += 1
+                    continue
+            go_right = (level % 2 == 0 and nr < len(right)) or nl >= len(left)
+            if go_right:
+                if nr >= len(right):
+                    break  # every core item decided: the states are complete solutions
+                j = int(right[nr])
+                nr += 1
+                dw, dp, dk = int(sw[j]), int(sp[j]), int(mult[j])
+            else:
+                j = int(left[nl])
+                nl += 1
+                dw, dp, dk = -int(sw[j]), -int(sp[j]), -int(mult[j])
+            und[j] = False
+            dkeep = int(absrc[j]) if dev[j] else 0
+            dflip = 0 if dev[j] else int(absrc[j])
+            has_r, has_l = nr < len(right), nl < len(left)
+            rho_r = float(rmax[nr]) if has_r else 0.0
+            rho_l = float(lmin[nl]) if has_l else 0.0
+            use_mk = mk and not (has_r and has_l and rho_l < rho_r)  # (never, unless floats tie oddly)
+            if 2 * m > len(outs[0]):
+                if STATE_BYTES * 4 * m * 2 + ck_bytes > mem_max:
+                    status = "memory_limit"
+                    break
+                outs = [np.empty(4 * m, np.int64) for _ in range(4)] + [np.empty(4 * m, np.uint64)]
+            level += 1
+            lev_item.append(j)
+            bit = np.uint64(1) << np.uint64((level - 1) % CHECKPOINT)
+            oW, oP, oD, oK, oM = outs
+            m = int(k_step(Wc, Pc, Dc, Kc, Mc, m, dw, dp, dk, dkeep, dflip, bit, oW, oP, oD, oK, oM, Dcap, C,
+                           T, S, kq, rho_r, rho_l, has_r, has_l, use_mk))
+            outs, bufs = bufs, outs
+            Wc, Pc, Dc, Kc, Mc = bufs
+            states_peak = max(states_peak, m)
+            if m:
+                q = int(np.searchsorted(Wc[:m], C, side="right")) - 1
+                if q >= 0 and Pc[q] > z:
+                    z = int(Pc[q])
+                    inc = (level, int(Mc[q]), int(Wc[q]), -1)
+            if level % CHECKPOINT == 0 and m:
+                if ck_bytes + 16 * m + STATE_BYTES * 3 * m > mem_max:
+                    status = "memory_limit"
+                    break
+                checkpoints[level] = (Wc[:m].copy(), Mc[:m].copy())
+                ck_bytes += 16 * m
+                Mc[:m] = 0
+        levels_total += level
+        if status != "optimal" and m:
+            live_ub = max(z, int(((num2 - Dc[:m]) // Q).max()))
+        if inc is not None:  # the DP found a better solution: rebuild it from the histories
+            L, bits, Wst, extra = inc
+            xs = base.copy()
+            flips: list[int] = []
+            while L > 0:
+                L0 = CHECKPOINT * ((L - 1) // CHECKPOINT)
+                for lv in range(L0 + 1, L + 1):
+                    if (bits >> ((lv - 1) % CHECKPOINT)) & 1:
+                        jj = lev_item[lv]
+                        flips.append(jj)
+                        Wst -= -int(sw[jj]) if base[jj] else int(sw[jj])
+                if L0 == 0:
+                    break
+                cw_, cm_ = checkpoints[L0]
+                qi = int(np.searchsorted(cw_, Wst))
+                if not (qi < len(cw_) and cw_[qi] == Wst):  # pragma: no cover - exact integer bookkeeping
+                    raise AssertionError("combo: a state's ancestor is missing from its checkpoint")
+                bits, L = int(cm_[qi]), L0
+            fl = np.array(flips, dtype=np.int64)
+            xs[fl] = ~xs[fl]
+            if extra >= 0:
+                xs[extra] = ~xs[extra]
+            x_new = to_items(xs)
+            if _isum(p[x_new]) != z or _isum(w[x_new]) > C:  # pragma: no cover - every step is exact
+                raise AssertionError("combo: the rebuilt solution differs from the DP's incumbent")
+            x_best = x_new
+        del bufs, outs, checkpoints
+        if not recore:
+            break
+        restarts += 1
+    stats.update(states_max=states_peak, levels=levels_total, restarts=restarts, pair_hits=pair_hits,
+                 core=core_n if "core_n" in dir() else 0, peak_state_bytes=STATE_BYTES * 3 * states_peak)
+    if status == "optimal":
+        return done("optimal", z)
+    return done(status, min(U, live_ub))
+
+
+def _argmax_prefix(a: np.ndarray) -> np.ndarray:
+    """i ↦ an index of max(a[:i+1])."""
+    idx = np.arange(len(a))
+    best = np.maximum.accumulate(a)
+    hit = np.where(a == best, idx, 0)
+    return np.maximum.accumulate(hit)
+
+
+def _argmin_suffix(a: np.ndarray) -> np.ndarray:
+    """i ↦ an index of min(a[i:])."""
+    r = a[::-1]
+    idx = np.arange(len(a))
+    best = np.minimum.accumulate(r)
+    hit = np.where(r == best, idx, 0)
+    return (len(a) - 1 - np.maximum.accumulate(hit))[::-1]
+
+
+def _unsort(xs: np.ndarray, order: np.ndarray) -> np.ndarray:
+    x = np.zeros(len(xs), bool)
+    x[order] = xs
+    return x
+
+
 # ----------------------------------------------------------------------------- entry point
 
 
 def solve_core(g: Any, c: Any, budget: Any, *, time_limit: float | None = None, rtol: float = RTOL,
-               max_classes: int = MAX_CLASSES) -> ExactResult:
+               max_classes: int = MAX_CLASSES, combo: bool = True) -> ExactResult:
     """Solve P exactly (see the module docstring). Called by solve_exact(..., backend="core").
 
-    `max_classes=0` disables the cost-class method (forces the DP, for tests).
+    `max_classes=0` disables the cost-class method (forces the DP, for tests);
+    `combo=False` keeps minknap on integer instances (no hand-over to the combo path).
     """
     t0 = time.perf_counter()
     like = g
@@ -820,14 +1420,17 @@ def solve_core(g: Any, c: Any, budget: Any, *, time_limit: float | None = None, 
     c64 = np.asarray(data.inp.c, dtype=np.float64)
     exact_w = _exact_sums([c64], B)
     B_dp = B
+    unit = 0.0
     if exact_w:  # costs are multiples of 2^e: no solution can use the capacity's remainder
         unit = 2.0 ** fast._min_unit_exp(c64)
         B_dp = math.floor(B / unit) * unit  # exact: B/unit and the product are exact in float64
         extra["capacity_used"] = B_dp
-    out = _dp_solve(core, B_dp, int_values, exact_w, atol, deadline)
+    escalate = None
+    if int_values and exact_w and combo and _combo_fits(data, c64, unit, B_dp):
+        escalate = ESCALATE_STATES
+    out = _dp_solve(core, B_dp, int_values, exact_w, atol, deadline, escalate)
     extra.update(core_left=core.left.n, core_right=core.right.n, states_max=out.states_max, steps=out.steps,
                  exact_weights=exact_w, verified_borderline=out.verified, resplits=core.resplits)
-    proven = out.status == "optimal"
     if out.flips is None:  # the empty set is the incumbent
         mask = np.zeros(data.n, dtype=bool)
     else:
@@ -836,8 +1439,43 @@ def solve_core(g: Any, c: Any, budget: Any, *, time_limit: float | None = None, 
         rg = core.right.arrays()[0]
         fl = np.fromiter(out.flips, dtype=np.int64, count=len(out.flips))
         mask = _assemble(data, fmask, fidx, [lg[~np.isin(lg, fl)], rg[np.isin(rg, fl)]])
+    if out.status == "escalate":  # minknap's states outgrew ESCALATE_STATES: combo, from its incumbent
+        extra["minknap_states_max"] = out.states_max
+        mask, status, cbound, cstats = _combo_path(data, c64, unit, B_dp, mask, deadline)
+        extra.update({"combo_" + k: v for k, v in cstats.items()})
+        extra["states_max"] = cstats.get("states_max", out.states_max)
+        return _result(data, like, mask, core, B, status, status == "optimal", cbound + 2 * eta, "combo", t0,
+                       extra, atol)
+    proven = out.status == "optimal"
     bound = out.bound + 2 * eta if int_values else out.bound
     return _result(data, like, mask, core, B, out.status, proven, bound, "minknap", t0, extra, atol)
+
+
+def _combo_fits(data: _Data, c64: np.ndarray, unit: float, B_dp: float) -> bool:
+    """Integer profits and weights (in units of `unit`) below COMBO_INT_MAX, and numba present."""
+    if not combo_available() or unit <= 0:
+        return False
+    g = np.asarray(data.inp.g)
+    vmax = float(np.max(np.square(g, dtype=np.float64))) if len(g) else 0.0
+    wmax = float(np.max(c64[c64 <= B_dp])) / unit if bool(np.any(c64 <= B_dp)) else 0.0
+    return vmax < COMBO_INT_MAX and wmax < COMBO_INT_MAX and B_dp / unit < 2.0 ** 53
+
+
+def _combo_path(data: _Data, c64: np.ndarray, unit: float, B_dp: float, mask: np.ndarray,
+                deadline: float | None) -> tuple[np.ndarray, str, float, dict[str, Any]]:
+    """Run _combo_solve on the eligible items (c ≤ B, p = round(g²) ≥ 1) from the incumbent mask."""
+    idx = np.flatnonzero(c64 <= B_dp)
+    v = data.v(idx)
+    keep = v >= 1
+    idx, v = idx[keep], v[keep]
+    p = v.astype(np.int64)
+    w = (c64[idx] / unit).astype(np.int64)  # exact: every cost is a multiple of unit
+    C = int(B_dp / unit)
+    x0 = np.asarray(mask, dtype=bool)[idx]
+    out = _combo_solve(p, w, C, x0, deadline)
+    full = np.zeros(data.n, dtype=bool)
+    full[idx[out.x]] = True
+    return full, out.status, float(out.bound), out.stats
 
 
 def _assemble(data: _Data, fmask: Any, fidx: np.ndarray, parts: list[np.ndarray]) -> np.ndarray:

@@ -1,0 +1,208 @@
+"""Pisinger's 2005 families (solvers/families.py) and the combo path of the core solver (issue 18).
+
+Generators: integer data, ranges, each family's defining relation, determinism by seed.
+Solver: every answer the core solver proves on small instances of every family
+(n ≤ 200, R ≤ 1000) equals an independent O(nC) dynamic program written here;
+the combo path is forced (ESCALATE_STATES = 0) and its history checkpoints,
+pairing and core restarts are shrunk so that they run on small instances; a
+solve stopped by its time limit or its memory cap never claims optimality and
+its bound stays above the optimum.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+from solvers import core, solve_exact
+from solvers.families import (HARD_FAMILIES, PISINGER_FAMILIES, hard_instance, make_instance, pisinger)
+
+ALL_NAMES = PISINGER_FAMILIES + tuple(k for k in HARD_FAMILIES if k not in PISINGER_FAMILIES)
+needs_numba = pytest.mark.skipif(not core.combo_available(), reason="the combo path needs numba")
+
+
+# ----------------------------------------------------------------------------- generators
+
+
+@pytest.mark.parametrize("R", [100, 10_000])
+@pytest.mark.parametrize("family", PISINGER_FAMILIES)
+def test_generator_relations(family, R):
+    """Integer arrays, the paper's ranges, the family's defining relation and ⌊f·Σw⌋ capacity."""
+    rng = np.random.default_rng(5)
+    inst = pisinger(family, 2000, R, rng, capacity_fraction=0.3)
+    p, w = inst.p, inst.w
+    assert p.dtype == np.int64 and w.dtype == np.int64 and len(p) == len(w) == 2000
+    assert p.min() >= 1 and w.min() >= 1
+    assert inst.capacity == (3 * int(w.sum())) // 10
+    K, E = R // 10, R // 500
+    if family == "inverse_strongly_correlated":
+        assert 1 <= p.min() and p.max() <= R and np.all(w == p + K)
+    else:
+        assert w.max() <= R
+    if family == "uncorrelated":
+        assert p.max() <= R
+    elif family == "weakly_correlated":
+        assert np.all((np.abs(p - w) <= K) | (p == 1))
+    elif family == "strongly_correlated":
+        assert np.all(p == w + K)
+    elif family == "almost_strongly_correlated":
+        assert np.all(np.abs(p - w - K) <= E)
+    elif family == "subset_sum":
+        assert np.all(p == w)
+    elif family == "profit_ceiling":  # p = 3 ⌈w/3⌉
+        assert np.all(p % 3 == 0) and np.all((w <= p) & (p < w + 3))
+    elif family == "circle":  # p = ⌊(2/3) √(4R² − (w − 2R)²)⌋, checked as 9p² ≤ 4X < 9(p + 1)²
+        X = [int(x) * (4 * R - int(x)) for x in w]
+        assert all(9 * int(pp) ** 2 <= 4 * x < 9 * (int(pp) + 1) ** 2 for pp, x in zip(p, X))
+    elif family == "spanner":  # multiples a·(p_k, w_k), a in 1..10, of v = 2 strongly correlated items
+        ratios = {Fraction(int(a), int(b)) for a, b in zip(p, w)}
+        assert len(ratios) <= 2
+        for r in ratios:
+            sel = np.array([Fraction(int(a), int(b)) == r for a, b in zip(p, w)])
+            gw = int(np.gcd.reduce(w[sel]))
+            assert w[sel].max() // gw <= 10
+        assert w.max() <= R  # the spanner items were divided by m + 1
+
+
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_generator_is_deterministic_by_seed(name):
+    """One seed, one instance; another seed, another instance."""
+    a, b, c = (hard_instance(name, 500, 1000, s) for s in (3, 3, 4))
+    assert np.array_equal(a.p, b.p) and np.array_equal(a.w, b.w) and a.capacity == b.capacity
+    assert not (np.array_equal(a.p, c.p) and np.array_equal(a.w, c.w))
+
+
+def test_generator_parameters_and_errors():
+    """span(v, m), pceil(d) and circle(d) follow their parameters; bad input is one clear ValueError."""
+    rng = np.random.default_rng(0)
+    sp = pisinger("spanner", 3000, 1000, rng, v=5, m=3, spanner_of="uncorrelated")
+    assert len({Fraction(int(a), int(b)) for a, b in zip(sp.p, sp.w)}) <= 5
+    pc = pisinger("profit_ceiling", 500, 1000, rng, d=7)
+    assert np.all(pc.p % 7 == 0) and np.all((pc.w <= pc.p) & (pc.p < pc.w + 7))
+    ci = pisinger("circle", 500, 1000, rng, d=0.5)
+    assert np.all(4 * ci.p ** 2 <= ci.w * (4000 - ci.w))
+    for kw, msg in [(dict(family="nope"), "family"), (dict(R=5), "R must"), (dict(n=0), "n must"),
+                    (dict(rng=np.random.RandomState(0)), "rng must"), (dict(capacity_fraction=1.0), "capacity"),
+                    (dict(family="profit_ceiling", d=2.5), "integer d"),
+                    (dict(family="spanner", spanner_of="subset_sum"), "spanner_of")]:
+        args = dict(family="uncorrelated", n=10, R=100, rng=np.random.default_rng(0)) | kw
+        with pytest.raises(ValueError, match=msg):
+            pisinger(args.pop("family"), args.pop("n"), args.pop("R"), args.pop("rng"), **args)
+
+
+def test_make_instance_keeps_the_old_families_and_adds_the_hard_ones():
+    """The compare grid's families are unchanged; the hard names give g = √p, c = w, B = capacity."""
+    old = make_instance("strongly_correlated", 100, 0.3, 0)
+    assert old.c.max() <= 1000 and np.allclose(old.g ** 2, old.c + 100)
+    for name in HARD_FAMILIES:
+        inst = make_instance(name, 300, 0.3, 1, data_range=10_000)
+        pi = hard_instance(name, 300, 10_000, 1, 0.3)
+        assert np.array_equal(np.round(inst.g ** 2), pi.p) and np.array_equal(inst.c, pi.w)
+        assert inst.budget == pi.capacity
+
+
+# ----------------------------------------------------------------------------- solver
+
+
+def dp_optimum(p: np.ndarray, w: np.ndarray, C: int) -> int:
+    """Independent oracle: best[c] = the largest value of weight ≤ c, item by item (O(nC))."""
+    best = np.zeros(C + 1, dtype=np.int64)
+    for pj, wj in zip(p.tolist(), w.tolist()):
+        if wj <= C:
+            best[wj:] = np.maximum(best[wj:], best[:-wj] + pj if wj else best + pj)
+    return int(best[C])
+
+
+@contextlib.contextmanager
+def combo_small():
+    """Force the hand-over to combo and shrink its checkpoints and pairing interval."""
+    old = core.ESCALATE_STATES, core.CHECKPOINT, core.PAIR_EVERY
+    core.ESCALATE_STATES, core.CHECKPOINT, core.PAIR_EVERY = 0, 4, 3
+    try:
+        yield
+    finally:
+        core.ESCALATE_STATES, core.CHECKPOINT, core.PAIR_EVERY = old
+
+
+CASES = [(name, n, R, seed, frac) for name in ALL_NAMES for (n, R, seed, frac) in
+         [(40, 100, 0, 0.3), (200, 1000, 1, 0.3), (120, 1000, 2, 0.5), (200, 300, 3, 0.1)]]
+
+
+@needs_numba
+@pytest.mark.parametrize("name, n, R, seed, frac", CASES)
+def test_proven_answers_equal_an_independent_dp(name, n, R, seed, frac):
+    """Every proven optimum (minknap, and combo forced) equals the O(nC) DP; the mask is feasible."""
+    pi = hard_instance(name, n, R, seed, frac)
+    opt = dp_optimum(pi.p, pi.w, pi.capacity)
+    g, c = np.sqrt(pi.p.astype(float)), pi.w.astype(float)
+    for forced in (False, True):
+        with combo_small() if forced else contextlib.nullcontext():
+            res = solve_exact(g, c, float(pi.capacity), backend="core")
+        m = res.selection.mask_numpy()
+        assert int(pi.w[m].sum()) <= pi.capacity
+        assert int(pi.p[m].sum()) == round(res.value)
+        assert res.proven_optimal and res.status == "optimal", (name, forced, res.status)
+        assert round(res.value) == opt, (name, forced, res.solver)
+        assert res.bound >= opt - 1e-6
+        if forced:
+            assert res.solver in ("combo", "minknap", "classes", "lp-integral")
+
+
+@needs_numba
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_combo_solve_directly_on_small_instances(name):
+    """_combo_solve from the Dantzig prefix (no minknap first) proves the DP's optimum, seeds 0–4."""
+    with combo_small():
+        for seed in range(5):
+            pi = hard_instance(name, 150, 1000, seed, 0.3)
+            opt = dp_optimum(pi.p, pi.w, pi.capacity)
+            out = core._combo_solve(pi.p, pi.w, pi.capacity, None, None)
+            assert out.status == "optimal" and out.z == opt == out.bound, (name, seed)
+            assert int(pi.p[out.x].sum()) == opt and int(pi.w[out.x].sum()) <= pi.capacity
+
+
+@needs_numba
+@pytest.mark.parametrize("limit", ["time", "memory"])
+def test_stopped_combo_never_claims_optimality(limit):
+    """Stopped by the deadline or the memory cap: status says so, proven False, z ≤ OPT ≤ bound."""
+    hits = 0
+    for name in ALL_NAMES:
+        for seed in range(3):
+            pi = hard_instance(name, 200, 1000, seed, 0.3)
+            opt = dp_optimum(pi.p, pi.w, pi.capacity)
+            with combo_small():
+                if limit == "time":
+                    out = core._combo_solve(pi.p, pi.w, pi.capacity, None, time.perf_counter() - 1.0)
+                else:
+                    out = core._combo_solve(pi.p, pi.w, pi.capacity, None, None, mem_max=1)
+            assert out.z <= opt <= out.bound
+            assert int(pi.p[out.x].sum()) == out.z and int(pi.w[out.x].sum()) <= pi.capacity
+            if out.status == "optimal":
+                assert out.z == opt  # the root bounds alone proved it
+            else:
+                assert out.status == f"{limit}_limit"
+                hits += 1
+    assert hits >= 10  # the limits were really reached
+
+
+@needs_numba
+def test_time_limit_through_solve_exact_is_never_proven():
+    """A hard instance (circle(2/3), n = 10⁴, R = 10⁶) under a 0.5 s limit: time_limit, not proven,
+    feasible mask, value ≤ bound ≤ LP*, and the call returns promptly."""
+    pi = hard_instance("circle_2_3", 10_000, 1_000_000, 0, 0.3)
+    g, c = np.sqrt(pi.p.astype(float)), pi.w.astype(float)
+    core._combo_kernels()  # compile (or load the cache) outside the timed call
+    t0 = time.perf_counter()
+    res = solve_exact(g, c, float(pi.capacity), backend="core", time_limit=0.5)
+    wall = time.perf_counter() - t0
+    assert res.status == "time_limit" and not res.proven_optimal
+    assert wall < 3.0
+    m = res.selection.mask_numpy()
+    assert int(pi.w[m].sum()) <= pi.capacity
+    assert res.value <= res.bound <= res.selection.upper_bound * (1 + 1e-12)
+    assert math.isfinite(res.bound)
