@@ -17,6 +17,12 @@ repeat's time and their median. Writes (atomically) three files, under
                   `bench`) vs CVXPY + HiGHS MILP, d = 1e3 … 1e6, instance families
   classes.json    cost-class exact (two cost values, THEORY.md C9) vs torch.topk at
                   d = 1e5 … 1.1e7; OR-Tools and HiGHS on the same structure at small d
+  exact_hard.json (`--only exact-hard`, not in the default run) the 24 hard instances of
+                  issue 18: Pisinger 2005's strongly, inverse strongly and almost strongly
+                  correlated, spanner(2, 10), profit ceiling(3) and circle(2/3) at n = 1e4,
+                  1e5 and R = 1e4, 1e6, capacity 30 %, seed 0; core (each solve in a fresh
+                  process: its wall time, status, states at peak and peak RSS) beside
+                  OR-Tools and CVXPY + HiGHS, each with its time limit
 
 JSON schema (all three files; figure 5 plots `records`: median_s against d, log-log,
 one line per method):
@@ -59,6 +65,8 @@ METHODS
              int64-scaled data), cvxpy_highs (solve_exact backend="cvxpy", HiGHS,
              mip_rel_gap 0), greedy_fast (cwmp_mask, for scale), lp_dantzig
   classes:   core, torch_topk, cwmp_fast, and (small d) ortools, cvxpy_highs
+  exact-hard: core (records carry extra.states_max, extra.peak_rss_bytes, extra.solver,
+             extra.R), ortools, cvxpy_highs (extra.time_limit_s)
 """
 
 from __future__ import annotations
@@ -89,6 +97,15 @@ FULL = dict(
     cvxpy_time_limit=10.0, cvxpy_max_d=100_000, ortools_max_d=1_000_000,
     class_dims=(100_000, 1_000_000, 11_000_000), class_repeats=5, class_solver_dims=(1_000, 10_000),
 )
+HARD = dict(  # issue 18's instances (`--only exact-hard`)
+    hard_families=("strongly_correlated", "inverse_strongly_correlated", "almost_strongly_correlated",
+                   "spanner_2_10", "profit_ceiling_3", "circle_2_3"),
+    hard_dims=(10_000, 100_000), hard_ranges=(10_000, 1_000_000), hard_fraction=0.3, hard_seed=0,
+    hard_core_time_limit=60.0, hard_time_limit=30.0, hard_time_limit_1e5=10.0,
+    hard_target_s=60.0, hard_goal_s=10.0, hard_target_rss=4 * 2 ** 30,
+)
+HARD_QUICK = dict(HARD, hard_dims=(10_000,), hard_ranges=(10_000,), hard_core_time_limit=20.0,
+                  hard_time_limit=3.0, hard_time_limit_1e5=3.0)
 QUICK = dict(
     select_dims=(100_000,), select_structures=tuple(STRUCTURES), select_fraction=0.1, select_repeats=7,
     exact_dims=(1_000, 10_000),
@@ -494,6 +511,111 @@ def _exact_targets(comparisons, records, cfg) -> list[dict[str, Any]]:
     return targets
 
 
+# ----------------------------------------------------------------------------- hard families (issue 18)
+
+
+def _hard_core_child(family: str, n: int, R: int, frac: float, seed: int, time_limit: float) -> dict[str, Any]:
+    """One core solve in this (fresh) process: time, status, states at peak, peak RSS."""
+    import resource
+
+    from .core import _combo_kernels
+    from .exact import solve_exact
+    from .families import hard_instance
+
+    _combo_kernels()  # numba compiles or loads its cache before the clock starts
+    pi = hard_instance(family, n, R, seed, frac)
+    g, c = np.sqrt(pi.p.astype(np.float64)), pi.w.astype(np.float64)
+    t, res = _timed(lambda: solve_exact(g, c, float(pi.capacity), backend="core", time_limit=time_limit))
+    m = res.selection.mask_numpy()
+    return {"seconds": t, "status": res.status, "proven_optimal": bool(res.proven_optimal),
+            "value": int(pi.p[m].sum()), "bound": float(res.bound), "solver": res.solver,
+            "feasible": bool(int(pi.w[m].sum()) <= pi.capacity),
+            "states_max": res.extra.get("states_max"), "minknap_states_max": res.extra.get("minknap_states_max"),
+            "combo": {k[6:]: v for k, v in res.extra.items() if k.startswith("combo_")},
+            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+
+
+def bench_exact_hard(cfg: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
+    """Issue 18's 24 hard instances: core in a fresh process each, then OR-Tools and HiGHS."""
+    import multiprocessing as mp
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from .exact import solve_exact
+    from .families import hard_instance
+
+    records: list[dict[str, Any]] = []
+    comparisons: list[dict[str, Any]] = []
+    table = [f"{'family':<28} {'n':>7} {'R':>8} {'core s':>8} {'proven':>6} {'states':>9} {'RSS GB':>6} "
+             f"{'OR-Tools':>16} {'HiGHS':>16}"]
+    for family in cfg["hard_families"]:
+        for n in cfg["hard_dims"]:
+            for R in cfg["hard_ranges"]:
+                frac, seed = cfg["hard_fraction"], cfg["hard_seed"]
+                load_before = os.getloadavg()
+                with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as ex:
+                    ch = ex.submit(_hard_core_child, family, n, R, frac, seed, cfg["hard_core_time_limit"]).result()
+                extra = {"R": R, "solver": ch["solver"], "states_max": ch["states_max"],
+                         "minknap_states_max": ch["minknap_states_max"], "peak_rss_bytes": ch["peak_rss_bytes"],
+                         "feasible": ch["feasible"], "time_limit_s": cfg["hard_core_time_limit"],
+                         "combo": ch["combo"]}
+                rc = _record(n, "core", [ch["seconds"]], sparsity=frac, family=family, status=ch["status"],
+                             proven_optimal=ch["proven_optimal"], value=ch["value"], bound=ch["bound"], extra=extra)
+                pi = hard_instance(family, n, R, seed, frac)
+                g, c, B = np.sqrt(pi.p.astype(np.float64)), pi.w.astype(np.float64), float(pi.capacity)
+                tl = cfg["hard_time_limit"] if n < 100_000 else cfg["hard_time_limit_1e5"]
+                o = _ortools(g, c, B, True, tl)
+                ro = _record(n, "ortools", [o["seconds"]] if "seconds" in o else [], sparsity=frac, family=family,
+                             status=o["status"], proven_optimal=o.get("proven_optimal"), value=o.get("value"),
+                             extra={"R": R, "time_limit_s": tl})
+                tc, mr = _timed(lambda: solve_exact(g, c, B, backend="cvxpy", solver="HIGHS", time_limit=tl))
+                rh = _record(n, "cvxpy_highs", [tc], sparsity=frac, family=family, status=mr.status,
+                             proven_optimal=mr.proven_optimal, value=float(round(mr.value)), bound=mr.bound,
+                             extra={"R": R, "time_limit_s": tl})
+                load_after = os.getloadavg()
+                records.extend([rc, ro, rh])
+                checks: dict[str, Any] = {"core_feasible": ch["feasible"]}
+                for name, r in (("ortools", ro), ("cvxpy_highs", rh)):
+                    if r["value"] is not None:
+                        checks[f"{name}_value_minus_core"] = float(r["value"]) - ch["value"]
+                        if r["proven_optimal"] and ch["proven_optimal"]:
+                            checks[f"{name}_same_value"] = float(r["value"]) == ch["value"]
+                comparisons.append({"d": n, "sparsity": frac, "family": family, "R": R,
+                                    "ratios": {k: _ratio(r, rc) for k, r in (("ortools/core", ro),
+                                                                             ("cvxpy_highs/core", rh))},
+                                    "lower_bound": [f"{k}/core" for k, r in (("ortools", ro), ("cvxpy_highs", rh))
+                                                    if not r["proven_optimal"]],
+                                    "checks": checks, "loadavg_before": list(load_before),
+                                    "loadavg_after": list(load_after)})
+
+                def cell(r: dict[str, Any]) -> str:
+                    if not r["seconds"]:
+                        return str(r["status"])[:16]
+                    return f"{r['seconds'][0]:.1f}s {'opt' if r['proven_optimal'] else r['status'][:8]}"
+
+                line = (f"{family:<28} {n:>7} {R:>8} {ch['seconds']:>8.2f} {str(ch['proven_optimal']):>6} "
+                        f"{str(ch['states_max']):>9} {ch['peak_rss_bytes'] / 2 ** 30:>6.2f} {cell(ro):>16} "
+                        f"{cell(rh):>16}")
+                table.append(line)
+                log(f"exact-hard {line} (load {load_before[0]:.2f}->{load_after[0]:.2f})")
+    text = "\n".join(table)
+    print(text, flush=True)
+    cores = [r for r in records if r["method"] == "core"]
+    proven = [r for r in cores if r["proven_optimal"]]
+    worst = max((r["median_s"] for r in cores), default=None)
+    rss = max((r["extra"]["peak_rss_bytes"] for r in cores), default=None)
+    ok = len(proven) == len(cores) and worst is not None and worst <= cfg["hard_target_s"] \
+        and rss is not None and rss <= cfg["hard_target_rss"]
+    targets = [{"name": "hard_families_proven", "target": f"all proven, each <= {cfg['hard_target_s']:g} s, "
+                f"peak RSS <= 4 GiB", "measured": worst, "met": bool(ok),
+                "detail": f"{len(proven)}/{len(cores)} proven; slowest core {worst} s; peak RSS {rss} bytes"},
+               {"name": "hard_families_goal", "target": f"each <= {cfg['hard_goal_s']:g} s", "measured": worst,
+                "met": bool(ok and worst <= cfg["hard_goal_s"]),
+                "detail": f"{sum(r['median_s'] <= cfg['hard_goal_s'] and r['proven_optimal'] for r in cores)}"
+                          f"/{len(cores)} proven within the goal"}]
+    return {"records": records, "comparisons": comparisons, "targets": targets, "table": text}
+
+
 # ----------------------------------------------------------------------------- cost classes
 
 
@@ -584,10 +706,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cwmp bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, short limits (under 2 minutes)")
     parser.add_argument("--results", default="results", help="results directory (default: ./results)")
-    parser.add_argument("--only", choices=("selection", "exact", "classes"), action="append",
-                        help="run only these parts (repeatable; default: all)")
+    parser.add_argument("--only", choices=("selection", "exact", "classes", "exact-hard"), action="append",
+                        help="run only these parts (repeatable; default: selection, exact, classes; "
+                             "exact-hard: issue 18's 24 hard instances, about 20 minutes)")
     ns = parser.parse_args(list(argv) if argv is not None else None)
     cfg = dict(QUICK if ns.quick else FULL)
+    cfg.update(HARD_QUICK if ns.quick else HARD)
     out_dir = check_writable_dir(Path(ns.results) / "bench" / ("quick" if ns.quick else ""))  # before any timing
     parts = ns.only or ["selection", "exact", "classes"]
     env = environment_info()
@@ -596,9 +720,10 @@ def main(argv: list[str] | None = None) -> int:
     def log(msg: str) -> None:
         print(f"[bench {time.perf_counter() - t_all:6.1f} s] {msg}", flush=True)
 
-    runners = {"selection": bench_selection, "exact": bench_exact, "classes": bench_classes}
+    runners = {"selection": bench_selection, "exact": bench_exact, "classes": bench_classes,
+               "exact-hard": bench_exact_hard}
     keys = {"selection": ("select_",), "exact": ("exact_", "core_", "ortools_", "cvxpy_"),
-            "classes": ("class_", "ortools_time", "cvxpy_time")}
+            "classes": ("class_", "ortools_time", "cvxpy_time"), "exact-hard": ("hard_",)}
     all_targets = []
     for part in parts:
         t0 = time.perf_counter()
@@ -606,7 +731,7 @@ def main(argv: list[str] | None = None) -> int:
         doc = {"schema": SCHEMA, "kind": part, "quick": bool(ns.quick), "created": _now(), "environment": env,
                "config": {k: v for k, v in cfg.items() if k.startswith(keys[part])},
                "seconds_total": time.perf_counter() - t0, **out}
-        path = atomic_write_json(out_dir / f"{part}.json", doc)
+        path = atomic_write_json(out_dir / f"{part.replace('-', '_')}.json", doc)
         all_targets.extend(out["targets"])
         log(f"wrote {path}")
     print("\ntargets (ratios measured side by side in this process):")

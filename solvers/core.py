@@ -801,7 +801,7 @@ _COMBO: dict[str, Any] = {}
 
 
 def _k_step(W, P, D, K, M, m, dw, dp, dk, dkeep, dflip, bit, oW, oP, oD, oK, oM, Dcap, C, T, S, kq, rho_r,
-            rho_l, has_r, has_l, mk):
+            rho_l, has_r, has_l, mk, pr, wr, rho_r2, pl, wl, rho_l2, has_l2):
     """One DP level: merge the states that keep item j's base decision with those that flip it.
 
     States are sorted by weight W ascending with value P strictly ascending (a Pareto
@@ -809,11 +809,15 @@ def _k_step(W, P, D, K, M, m, dw, dp, dk, dkeep, dflip, bit, oW, oP, oD, oK, oM,
     merged in one pass. A state whose P does not exceed every lighter state's P is
     dominated (also when the lighter state is dropped by a bound: that one's
     completions already cannot reach T). A state is kept only if D ≤ Dcap (Lagrangian
-    bound) and, when mk, its surrogate minknap bound reaches T: with the surrogate
-    residual r = C − W + S (kq − K) (S = μ/λ, K the state's item count), every
-    completion gains at most r·rho_r (r ≥ 0: add undecided items of surrogate ratio
-    ≤ rho_r) or r·rho_l (r < 0: remove items of ratio ≥ rho_l); the float rounding of
-    that product is covered by a relative margin of 1e-13 plus 1e-6.
+    bound) and, when mk, its surrogate Martello–Toth bound reaches T. With the
+    surrogate residual r = C − W + S (kq − K) (S = μ/λ, K the state's item count)
+    every completion gains at most r·rho_r (r ≥ 0: add undecided items of surrogate
+    ratio ≤ rho_r) or r·rho_l (r < 0: remove items of ratio ≥ rho_l); MT branches on
+    the next item instead: for r ≥ 0 the next right item (pr, surrogate weight wr)
+    is left out (r·rho_r2, rho_r2 the rest's ratio) or put in (pr + r'·rho_r2 or
+    pr + r'·rho_l, r' = r − wr); for r < 0 the next left item (pl, wl) stays (r·rho_l2)
+    or goes (−pl + r'·rho_r or −pl + r'·rho_l2, r' = r + wl). The float rounding is
+    covered by a relative margin of 1e-13 plus 1e-6.
     Returns the number of states written to the o* arrays.
     """
     i = 0
@@ -851,14 +855,25 @@ def _k_step(W, P, D, K, M, m, dw, dp, dk, dkeep, dflip, bit, oW, oP, oD, oK, oM,
             sk = S * (kq - k_)
             r = (C - w_) + sk
             if r >= 0.0:
-                t = r * rho_r if has_r else 0.0
-                rho = rho_r
+                if has_r:
+                    t = r * rho_r2  # the next right item out
+                    r2 = r - wr
+                    t2 = pr + (r2 * rho_r2 if r2 >= 0.0 else (r2 * rho_l if has_l else -1e300))
+                    t = max(t, t2)
+                else:
+                    t = 0.0
+                rho = max(rho_r, rho_l)
             elif has_l:
-                t = r * rho_l
-                rho = rho_l
+                t = r * rho_l2 if has_l2 else -1e300  # the next left item stays
+                r2 = r + wl
+                t2 = -pl + (r2 * rho_r if r2 >= 0.0 else (r2 * rho_l2 if has_l2 else -1e300))
+                t = max(t, t2)
+                rho = max(rho_r, rho_l)
             else:
                 continue
-            if p_ + t + 1e-13 * (abs(p_) + abs(t) + abs(sk) * rho) + 1e-6 < T:
+            if t < -1e299:
+                continue
+            if p_ + t + 1e-13 * (abs(p_) + abs(t) + (abs(sk) + abs(r) + wr + wl) * rho) + 1e-6 < T:
                 continue
         oW[k] = w_
         oP[k] = p_
@@ -1267,6 +1282,14 @@ def _combo_solve(p: np.ndarray, w: np.ndarray, C: int, x0: np.ndarray | None, de
             has_r, has_l = nr < len(right), nl < len(left)
             rho_r = float(rmax[nr]) if has_r else 0.0
             rho_l = float(lmin[nl]) if has_l else 0.0
+            # MT: the next item on each side and the ratio bound of the rest beyond it
+            pr_ = float(sp[right[nr]]) if has_r else 0.0
+            wr_ = float(swS[right[nr]]) if has_r else 0.0
+            rho_r2 = float(rmax[nr + 1]) if nr + 1 < len(right) else 0.0
+            pl_ = float(sp[left[nl]]) if has_l else 0.0
+            wl_ = float(swS[left[nl]]) if has_l else 0.0
+            has_l2 = nl + 1 < len(left)
+            rho_l2 = float(lmin[nl + 1]) if has_l2 else 0.0
             use_mk = mk and not (has_r and has_l and rho_l < rho_r)  # (never, unless floats tie oddly)
             if 2 * m > len(outs[0]):
                 if STATE_BYTES * 4 * m * 2 + ck_bytes > mem_max:
@@ -1278,7 +1301,8 @@ def _combo_solve(p: np.ndarray, w: np.ndarray, C: int, x0: np.ndarray | None, de
             bit = np.uint64(1) << np.uint64((level - 1) % CHECKPOINT)
             oW, oP, oD, oK, oM = outs
             m = int(k_step(Wc, Pc, Dc, Kc, Mc, m, dw, dp, dk, dkeep, dflip, bit, oW, oP, oD, oK, oM, Dcap, C,
-                           T, S, kq, rho_r, rho_l, has_r, has_l, use_mk))
+                           T, S, kq, rho_r, rho_l, has_r, has_l, use_mk, pr_, wr_, rho_r2, pl_, wl_, rho_l2,
+                           has_l2))
             outs, bufs = bufs, outs
             Wc, Pc, Dc, Kc, Mc = bufs
             states_peak = max(states_peak, m)
