@@ -54,8 +54,12 @@ classical route (Dembo & Hammer 1980; Pisinger's expknap/minknap, 1995–97):
    proven_optimal False and `bound` = the largest Lagrangian bound of a live state
    (≥ value, ≤ the root bounds). combo needs numba (the optional extra [fast]):
    without it, integer instances stay on minknap as before (and the hard families
-   stop at its limits). Measured on the issue's 24 instances (n = 1e4, 1e5, R = 1e4,
-   1e6): see results/bench/exact_hard.json.
+   stop at its limits). Measured on the issue's 24 instances (n = 1e4, 1e5; R = 1e4,
+   1e6; capacity 30 %; the 2-core machine at load ~2.5): 22 proven in 0.1–19 s
+   with peak RSS ≤ 0.6 GB; circle(2/3) at R = 1e6 is not (its LP bound with the
+   cardinality constraint stays ~2e5 above the best solution found, and the
+   front grows past 6e6 states): time_limit at n = 1e4, memory_limit at n = 1e5.
+   `cwmp bench --only exact-hard` measures them (results/bench/exact_hard.json).
 
 Arithmetic and tolerance (stated in ExactResult.extra):
 - Feasibility is exact: the returned mask satisfies Σ c ≤ B in exact real
@@ -792,7 +796,8 @@ def _next_ratio(core: _Core, n_done: int, right: bool) -> float | None:
 COMBO_MEM_MAX = 2_500_000_000  # bytes: the DP's state arrays (double-buffered) + its checkpoints
 ESCALATE_STATES = 20_000  # minknap hands an integer instance to the combo path beyond this many states
 COMBO_INT_MAX = 2 ** 26  # profits and weights below this: exact float ratios, int64 products and sums
-PAIR_EVERY = 16  # levels between two pairings of the states with the undecided items
+PAIR_EVERY = 16  # levels between pairings of the states with the undecided items (doubling while
+# they find nothing)
 CHECKPOINT = 64  # levels per history checkpoint (one uint64 of decisions per state)
 STATE_BYTES = 40  # W, P, D, K (int64) and the decision bits (uint64) of one state
 _I62 = 2 ** 62
@@ -1230,6 +1235,7 @@ def _combo_solve(p: np.ndarray, w: np.ndarray, C: int, x0: np.ndarray | None, de
         level = 0
         und = np.ones(ns, bool)
         last_pair = -PAIR_EVERY
+        pair_every = PAIR_EVERY
         recore = False
         while True:
             if z >= U:
@@ -1244,8 +1250,9 @@ def _combo_solve(p: np.ndarray, w: np.ndarray, C: int, x0: np.ndarray | None, de
             if deadline is not None and time.perf_counter() > deadline:
                 status = "time_limit"
                 break
-            if level - last_pair >= PAIR_EVERY:  # pairing: incumbents from one undecided item
+            if level - last_pair >= pair_every:  # pairing: incumbents from one undecided item
                 last_pair = level
+                pair_every *= 2  # back off while pairing finds nothing (it costs m log n)
                 ai = np.flatnonzero(und & ~base)
                 ai = ai[np.argsort(sw[ai], kind="stable")]
                 ri = np.flatnonzero(und & base)
@@ -1264,6 +1271,7 @@ def _combo_solve(p: np.ndarray, w: np.ndarray, C: int, x0: np.ndarray | None, de
                         bits = int(cm_[int(np.searchsorted(cw_, Wc[bs]))])
                     inc = (level, bits, int(Wc[bs]), int(bi))
                     pair_hits += 1
+                    pair_every = PAIR_EVERY
                     continue
             go_right = (level % 2 == 0 and nr < len(right)) or nl >= len(left)
             if go_right:
