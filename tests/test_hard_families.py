@@ -206,3 +206,23 @@ def test_time_limit_through_solve_exact_is_never_proven():
     assert int(pi.w[m].sum()) <= pi.capacity
     assert res.value <= res.bound <= res.selection.upper_bound * (1 + 1e-12)
     assert math.isfinite(res.bound)
+
+
+@needs_numba
+def test_bench_exact_hard_records_every_method(tmp_path):
+    """`cwmp bench --only exact-hard` on a tiny grid: core (fresh process), OR-Tools and HiGHS per
+    instance, core proven with its states and peak RSS, the targets computed."""
+    from solvers import bench
+
+    cfg = dict(bench.HARD, hard_families=("strongly_correlated",), hard_dims=(300,), hard_ranges=(1000,),
+               hard_core_time_limit=20.0, hard_time_limit=2.0, hard_time_limit_1e5=2.0)
+    out = bench.bench_exact_hard(cfg, lambda msg: None)
+    methods = [r["method"] for r in out["records"]]
+    assert methods == ["core", "ortools", "cvxpy_highs"]
+    core_rec = out["records"][0]
+    assert core_rec["proven_optimal"] and core_rec["extra"]["feasible"]
+    assert core_rec["extra"]["peak_rss_bytes"] > 0 and core_rec["extra"]["states_max"] >= 1
+    pi = hard_instance("strongly_correlated", 300, 1000, 0, 0.3)
+    assert core_rec["value"] == dp_optimum(pi.p, pi.w, pi.capacity)
+    assert [t["name"] for t in out["targets"]] == ["hard_families_proven", "hard_families_goal"]
+    assert out["targets"][0]["met"]
