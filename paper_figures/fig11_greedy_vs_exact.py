@@ -83,7 +83,7 @@ def make(results_dir: str | Path, out_dir: str | Path, *, fl_preset: str | None 
     handles, labels = ax.get_legend_handles_labels()
     handles += [Line2D([], [], color="#555555", lw=1.8), Line2D([], [], color="#555555", lw=0.8)]
     labels += ["mean over seeds × clients in the round", "worst client-round (min ratio)"]
-    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize=7, ncol=1)
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=7, ncol=1)
     ymin, ymax = ax.get_ylim()
     ax.set_ylim(min(ymin, floor), ymax * 3)
     style.footer(fig, f"{path} (preset {doc.get('preset', fl_preset)}); value = objective of P (retained squared norm, sum of g^2 kept) under the "
