@@ -322,6 +322,75 @@ def run_one(
         lock.unlink(missing_ok=True)
 
 
+def _restore(ckpt_path: Path, cfg: FLConfig, data, model, device, resume: bool,
+             log) -> tuple[list[dict], torch.Tensor | None, int]:
+    """(rounds so far, error-feedback residuals, first round to run) from the run's checkpoint.
+
+    With `resume` a checkpoint of the same config (only `rounds` may differ: a finished run
+    extended to more rounds, since round r never depends on the total) and the same data is
+    loaded into `model`; anything else is refused (RunConfigMismatch). Without `resume` an
+    existing checkpoint is deleted and the run starts at round 1.
+    """
+    if not ckpt_path.exists():
+        return [], None, 1
+    if not resume:
+        ckpt_path.unlink()
+        return [], None, 1
+    run_dir = ckpt_path.parent
+    ck = torch.load(ckpt_path, map_location=device, weights_only=True)
+    saved = FLConfig.from_dict(json.loads(ck["config"]))
+    if not _same_but_rounds(saved, cfg) or int(ck["round"]) > cfg.rounds:
+        diff = {k: (v, cfg.identity()[k]) for k, v in saved.identity().items() if cfg.identity()[k] != v}
+        raise RunConfigMismatch(f"{run_dir}: checkpoint (round {int(ck['round'])}) was made with a different "
+                                f"config {diff}; use another --tag/--results, or --no-resume to start over")
+    if ck.get("dataset_sha256", data.sha256) != data.sha256:
+        raise RunConfigMismatch(f"{run_dir}: checkpoint was made from data {ck['dataset_sha256'][:16]}..., "
+                                f"this call loads {data.sha256[:16]}... ({data.source})")
+    model.load_state_dict(ck["model"])
+    start = int(ck["round"]) + 1
+    log(f"[{cfg.run_id}] resuming after round {start - 1}/{cfg.rounds}")
+    return json.loads(ck["rounds"]), ck["residuals"], start
+
+
+def _clients_round(r: int, cfg: FLConfig, model, client_model, fed, cost, c_t, class_ids_t,
+                   residuals: torch.Tensor | None, n_samples: list[int],
+                   total_samples: int) -> tuple[list[dict], float, float]:
+    """One FedAvg round's client work, then the aggregate applied to `model` in place.
+
+    Each client trains from the global model with its own seeded generator, sparsifies its
+    update (plus its error-feedback residual, which is updated in place) and is added to
+    the n_k-weighted aggregate. Returns the per-client records and the seconds spent
+    training and selecting.
+    """
+    t_train = t_select = 0.0
+    global_vec = flat_params(model)
+    agg = FedAvgAggregator(global_vec, total_samples)
+    global_state = model.state_dict()
+    clients = []
+    for k in range(cfg.n_clients):
+        ta = time.perf_counter()
+        client_model.load_state_dict(global_state)
+        gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "train", r, k))
+        train_loss, steps = local_train(client_model, fed.client_x[k], fed.client_y[k], cfg, gen)
+        g = flat_params(client_model) - global_vec
+        if residuals is not None:
+            g = g + residuals[k]
+        tb = time.perf_counter()
+        sel_gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "select", r, k))
+        res = sparsify(g, cfg, cost, c_t, class_ids_t, sel_gen)
+        sparse = torch.where(res.mask, g, torch.zeros((), dtype=g.dtype, device=g.device))
+        if residuals is not None:
+            residuals[k] = g - sparse
+        agg.add(n_samples[k], sparse, client_model)
+        tc = time.perf_counter()
+        t_train += tb - ta
+        t_select += tc - tb
+        clients.append({"client": k, "n_samples": n_samples[k], "steps": steps,
+                        "train_loss": train_loss, **res.stats})
+    agg.apply(model)
+    return clients, t_train, t_select
+
+
 def _run_one(cfg, run_dir, data, *, preset, resume, max_rounds_this_call, on_round_end, log) -> dict:
     from solvers.io import atomic_write_json
 
@@ -347,29 +416,8 @@ def _run_one(cfg, run_dir, data, *, preset, resume, max_rounds_this_call, on_rou
     n_samples = [int(y.shape[0]) for y in fed.client_y]
     total_samples = sum(n_samples)
 
-    rounds: list[dict] = []
-    residuals: torch.Tensor | None = None
-    start = 1
     ckpt_path = run_dir / CHECKPOINT
-    if ckpt_path.exists() and resume:
-        ck = torch.load(ckpt_path, map_location=device, weights_only=True)
-        saved = FLConfig.from_dict(json.loads(ck["config"]))
-        # Only `rounds` may differ (a finished run extended to more rounds: round r
-        # never depends on the total, so this equals running the longer run at once).
-        if not _same_but_rounds(saved, cfg) or int(ck["round"]) > cfg.rounds:
-            diff = {k: (v, cfg.identity()[k]) for k, v in saved.identity().items() if cfg.identity()[k] != v}
-            raise RunConfigMismatch(f"{run_dir}: checkpoint (round {int(ck['round'])}) was made with a different "
-                                    f"config {diff}; use another --tag/--results, or --no-resume to start over")
-        if ck.get("dataset_sha256", data.sha256) != data.sha256:
-            raise RunConfigMismatch(f"{run_dir}: checkpoint was made from data {ck['dataset_sha256'][:16]}..., "
-                                    f"this call loads {data.sha256[:16]}... ({data.source})")
-        model.load_state_dict(ck["model"])
-        rounds = json.loads(ck["rounds"])
-        residuals = ck["residuals"]
-        start = int(ck["round"]) + 1
-        log(f"[{cfg.run_id}] resuming after round {start - 1}/{cfg.rounds}")
-    elif ckpt_path.exists():
-        ckpt_path.unlink()
+    rounds, residuals, start = _restore(ckpt_path, cfg, data, model, device, resume, log)
     if cfg.error_feedback and residuals is None:
         residuals = torch.zeros(cfg.n_clients, d, dtype=torch.float32, device=device)
 
@@ -388,32 +436,8 @@ def _run_one(cfg, run_dir, data, *, preset, resume, max_rounds_this_call, on_rou
             if max_rounds_this_call is not None and done_this_call >= max_rounds_this_call:
                 break
             t0, cpu0 = time.perf_counter(), time.process_time()
-            t_train = t_select = 0.0
-            global_vec = flat_params(model)
-            agg = FedAvgAggregator(global_vec, total_samples)
-            global_state = model.state_dict()
-            clients = []
-            for k in range(cfg.n_clients):
-                ta = time.perf_counter()
-                client_model.load_state_dict(global_state)
-                gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "train", r, k))
-                train_loss, steps = local_train(client_model, fed.client_x[k], fed.client_y[k], cfg, gen)
-                g = flat_params(client_model) - global_vec
-                if residuals is not None:
-                    g = g + residuals[k]
-                tb = time.perf_counter()
-                sel_gen = torch.Generator().manual_seed(derive_seed(cfg.seed, "select", r, k))
-                res = sparsify(g, cfg, cost, c_t, class_ids_t, sel_gen)
-                sparse = torch.where(res.mask, g, torch.zeros((), dtype=g.dtype, device=g.device))
-                if residuals is not None:
-                    residuals[k] = g - sparse
-                agg.add(n_samples[k], sparse, client_model)
-                tc = time.perf_counter()
-                t_train += tb - ta
-                t_select += tc - tb
-                clients.append({"client": k, "n_samples": n_samples[k], "steps": steps,
-                                "train_loss": train_loss, **res.stats})
-            agg.apply(model)
+            clients, t_train, t_select = _clients_round(r, cfg, model, client_model, fed, cost, c_t, class_ids_t,
+                                                        residuals, n_samples, total_samples)
             te = time.perf_counter()
             acc, test_loss = evaluate(model, fed.x_test, fed.y_test, cfg.eval_batch)
             t_eval = time.perf_counter() - te
