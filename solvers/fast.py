@@ -813,12 +813,7 @@ def _fill_fused(ks: _Keys, pre: _Prefix, B: float) -> np.ndarray | None:
     if len(at) != 1:  # pragma: no cover (the break item is a band item on this path)
         return None
     at = int(at[0])
-    if pre.n == 0:
-        L = (float(B), float(B))  # budget − 0.0
-    elif pre.E == 0.0:
-        L = (float(B - pre.W_last),) * 2  # the prefix sum was formed as the reference's
-    else:
-        L = (float(B - (pre.W_last + pre.E)), float(B - (pre.W_last - pre.E)))
+    L = _left_bounds(pre, B)
     # Below the window: the sweep's low_c, and outer-band items under an inner band (re-bracket).
     low = float(sp.low_c)
     if len(sp.band) > len(bs) and len(bs):
@@ -863,13 +858,20 @@ def _walk_candidates(ks: _Keys, pre: _Prefix, L: tuple[float, float], cands: dic
         T *= 8
 
 
-def _fused_left(fz: _Fused, pre: _Prefix, B: float, at: int) -> float:
-    """The reference's `left` = B − cum[n−1] bit for bit: its prefix summed in its own order."""
-    sp = pre.sp
+def _left_bounds(pre: _Prefix, B: float) -> tuple[float, float]:
+    """[L_lo, L_hi] around the reference's `left` = B − cum[n−1] after the Dantzig prefix: one
+    number when our prefix sum is the reference's (nothing taken, or exact sums/order)."""
     if pre.n == 0:
-        return float(B)  # budget − 0.0
+        return float(B), float(B)  # left = budget − 0.0
     if pre.E == 0.0:
-        return float(B - pre.W_last)  # the prefix sum was formed as the reference's
+        return (float(B - pre.W_last),) * 2  # the reference's own subtraction
+    return float(B - (pre.W_last + pre.E)), float(B - (pre.W_last - pre.E))
+
+
+def _fused_left(fz: _Fused, pre: _Prefix, B: float, at: int) -> float:
+    """The reference's `left` bit for bit when _left_bounds is an interval (pre.n > 0, E > 0):
+    its prefix summed in its own order."""
+    sp = pre.sp
     # the prefix in key order: the sure items (above T_hi), then its band items
     if len(sp.band) == len(pre.band_sorted):
         band_c = pre.band_sorted_c[:at]
@@ -947,15 +949,7 @@ def _fill_tail(ks: _Keys, pre: _Prefix, B: float, rng: np.random.Generator,
     """
     if pre.b is None:
         return np.zeros(0, np.int64)
-    if left is not None:
-        L_lo = L_hi = float(left)
-    elif pre.n == 0:
-        L_lo = L_hi = float(B)  # left = budget − 0.0
-    elif pre.E == 0.0:
-        L_lo = L_hi = float(B - pre.W_last)  # the reference's own subtraction
-    else:
-        L_lo = float(B - (pre.W_last + pre.E))
-        L_hi = float(B - (pre.W_last - pre.E))
+    L_lo, L_hi = (float(left),) * 2 if left is not None else _left_bounds(pre, B)
     if L_hi < 0:
         return np.zeros(0, np.int64)
     # Candidates: after the break item in key order, eligible, cost ≤ what may be left.
