@@ -31,6 +31,7 @@ KIND_L2, KIND_PAPER, KIND_ABS = 0, 1, 2
 KIND_CODE = {"l2": KIND_L2, "paper": KIND_PAPER, "abs": KIND_ABS}
 
 _body: Any = None  # the jitted _split_body (bound by _Compiled: _split calls it as a global)
+_bucket_inl: Any = None  # the jitted _bucket, inlined (bound by _Compiled)
 _STATE: dict[str, Any] = {}  # "kernels": the compiled namespace, or None when numba is absent
 
 
@@ -273,31 +274,105 @@ def _pack_keys(g, c, kind, p, key, w):
     return 0
 
 
-def _sum_key_order(p, key, w, tail_c):
+def _bucket(key, kb, ib, base, shift, nbk):
+    """The phase bucket of a key: (bits(key) − base) >> shift, clamped to 0..nbk−1.
+
+    Nondecreasing in the key (the bits of a nonnegative float order it; every
+    negative key falls in bucket 0), so buckets are contiguous key ranges.
+    """
+    kb[0] = key
+    t = (ib[0] - base) >> shift
+    return min(max(t, 0), nbk - 1)
+
+
+def _phase_hist(g, c, kind, base, shift, nbk, cnt, cost):
+    """For _phased_sum: count and cost (float64) of the items per phase bucket."""
+    kb = np.empty(1, dtype=np.float64)
+    ib = kb.view(np.int64)
+    for i in range(g.shape[0]):
+        gi = np.float64(g[i])
+        ci = np.float64(c[i])
+        if kind == 0:
+            key = (gi * gi) / ci
+        elif kind == 1:
+            key = abs(gi) / ci
+        else:
+            key = abs(gi)
+        t = _bucket_inl(key, kb, ib, base, shift, nbk)
+        cnt[t] += 1
+        cost[t] += ci
+    return 0
+
+
+def _phase_split(g, c, kind, base, shift, nbk, scale, L, p, key, w):
+    """For _phased_sum: adds to L[t] the cost of every item that commutes inside its bucket t
+    (scale[t] = 2^(51 − j) > 0 for a bucket whose running sums all lie in the binade
+    [2^j, 2^(j+1)), and c a multiple of 2^(j−51): an even number of ulps there). The
+    others are packed as _pack_keys packs (key, cost, sort word with their position);
+    returns their count.
+    """
+    kb = np.empty(1, dtype=np.float64)
+    ib = kb.view(np.int64)
+    f = np.empty(1, dtype=np.float32)
+    fb = f.view(np.int32)
+    m = 0
+    for i in range(g.shape[0]):
+        gi = np.float64(g[i])
+        ci = np.float64(c[i])
+        if kind == 0:
+            k = (gi * gi) / ci
+        elif kind == 1:
+            k = abs(gi) / ci
+        else:
+            k = abs(gi)
+        t = _bucket_inl(k, kb, ib, base, shift, nbk)
+        sc = scale[t]
+        if sc > 0.0:
+            x = ci * sc  # exact: a power-of-two scaling with no overflow (ci < 2^(j+1))
+            if (x >= 1.0) & (x < 9007199254740992.0) and x == math.floor(x):
+                L[t] += ci  # exact: every partial sum is a multiple of 2^(j−51) below 2^(j+1)
+                continue
+        key[m] = k
+        w[m] = ci
+        f[0] = np.float32(k)
+        p[m] = (np.int64(0x7FFFFFFF - fb[0]) << 32) | m
+        m += 1
+    return m
+
+
+def _sum_key_order(p, key, w, tail_c, L, base, shift):
     """The reference's cumsum, last entry, over the packed items in exact key order, then over tail_c.
 
-    p sorted ascending (from _pack_keys); items are j = p & 0xFFFFFFFF, given in
+    p sorted ascending (from _pack_keys or _phase_split); items are j = p & 0xFFFFFFFF, given in
     ascending index order. Within a run of equal float32 keys the items are ordered by
     the exact key, descending, ties by lower j (a stable sort of j-ascending input):
     the reference's order (key descending, ties by lower index). Then summed as
     np.cumsum sums, s = c_1, s += c_k, and on over tail_c (the band items, below).
+
+    L (length nbk, empty: none): the cost that _phase_split set aside per phase bucket
+    (items that commute inside it), added as one number when the walk enters the bucket,
+    before its first packed item (buckets from nbk − 1 down: descending keys).
     """
     n = p.shape[0]
+    nbk = L.shape[0]
+    kb = np.empty(1, dtype=np.float64)
+    ib = kb.view(np.int64)
+    tnext = nbk - 1
     low = np.int64(0xFFFFFFFF)
     s = 0.0
     i = 0
+    js = np.empty(64, dtype=np.int64)
     while i < n:
         hi = p[i] >> 32
         e = i + 1
         while e < n and (p[e] >> 32) == hi:
             e += 1
         m = e - i
-        if m == 1:
-            s += w[p[i] & low]
-        else:
+        if m > js.shape[0]:
             js = np.empty(m, dtype=np.int64)
-            for r in range(m):
-                js[r] = p[i + r] & low
+        for r in range(m):
+            js[r] = p[i + r] & low
+        if m > 1:
             if m <= 64:  # insertion sort, stable
                 for a in range(1, m):
                     x = js[a]
@@ -311,10 +386,21 @@ def _sum_key_order(p, key, w, tail_c):
                 kr = np.empty(m, dtype=np.float64)
                 for r in range(m):
                     kr[r] = -key[js[r]]
-                js = js[np.argsort(kr, kind="mergesort")]
-            for r in range(m):
-                s += w[js[r]]
+                srt = js[:m][np.argsort(kr, kind="mergesort")]
+                for r in range(m):
+                    js[r] = srt[r]
+        for r in range(m):
+            j = js[r]
+            if nbk:
+                t = _bucket_inl(key[j], kb, ib, base, shift, nbk)
+                while tnext >= t:
+                    s += L[tnext]
+                    tnext -= 1
+            s += w[j]
         i = e
+    while tnext >= 0:
+        s += L[tnext]
+        tnext -= 1
     for j in range(tail_c.shape[0]):
         s += tail_c[j]
     return s
@@ -327,8 +413,9 @@ class _Compiled:
         # error_model="numpy": x / 0 is IEEE inf/nan (no ZeroDivisionError, no test per division)
         opts = dict(nogil=True, boundscheck=False, error_model="numpy")
         jit = numba.njit(cache=True, **opts)
-        global _body
+        global _body, _bucket_inl
         _body = numba.njit(inline="always", **opts)(_split_body)
+        _bucket_inl = numba.njit(inline="always", **opts)(_bucket)
         self.split = jit(_split)
         self.best = jit(_best)
         self.merge = jit(_merge)
@@ -337,6 +424,8 @@ class _Compiled:
         self.fill = jit(_fill)
         self.pack_keys = jit(_pack_keys)
         self.sum_key_order = jit(_sum_key_order)
+        self.phase_hist = jit(_phase_hist)
+        self.phase_split = jit(_phase_split)
         self.version = str(numba.__version__)
 
 

@@ -79,7 +79,7 @@ KERNEL = "auto"
 KERNELS = ("auto", "numba", "numpy")
 
 STATS: dict[str, int] = {"calls": 0, "fallback": 0, "exact_sums": 0, "widen": 0, "prekey32": 0, "kernel": 0,
-                         "exact_left": 0, "fill_window": 0, "fill_sweep": 0}
+                         "exact_left": 0, "fill_window": 0, "fill_sweep": 0, "phase_set_aside": 0}
 
 
 def kernel_path() -> str:
@@ -778,19 +778,65 @@ def _exact_left(ks: _Keys, pre: _Prefix, B: float) -> float:
     return float(B - float(cum[-1]))
 
 
-def _key_order_sum(fz: _Fused, g: np.ndarray, c: np.ndarray, tail_c: np.ndarray) -> float:
-    """The reference's sequential cost sum over the items (g, c) (index order in, all eligible) in
-    key order, then over tail_c: one int64 sort of packed float32 keys, exact ties put right."""
+_NO_L = np.zeros(0, dtype=np.float64)
+PHASE_SHIFT = 44  # phase buckets: 2^(52−44) = 256 per binade of the key
+PHASE_BUCKETS = 1 << 16
+PHASE_MIN = 1 << 16  # below this many items one sort of them all is as cheap
+
+
+def _key_order_sum(fz: _Fused, g: np.ndarray, c: np.ndarray, tail_c: np.ndarray, T: float) -> float:
+    """The reference's sequential cost sum over the items (g, c) (index order in, all eligible, every
+    key > T) in key order, then over tail_c, bit for bit.
+
+    Sorting all the items (one int64 sort of packed float32 keys, exact ties put right) is
+    what a prefix of 10^6-10^7 items costs most. So first the *phases* (_phase_buckets):
+    where the running sum stays inside one binade [2^j, 2^(j+1)) its ulp is 2^(j−52),
+    and an item whose cost is a multiple of 2^(j−51) (an even number of ulps: most
+    float32 costs that are not tiny next to the sum) is added exactly and leaves the
+    parity of the sum's last bit, so it commutes with every other addition there. Those
+    items are summed per key bucket without sorting; only the rest (tiny costs, buckets
+    where the sum crosses a power of two) are sorted and walked in the reference's order.
+    """
     n = g.shape[0]
     if n >= 1 << 31:  # pragma: no cover (the index field of the packed word)
         raise _Ambiguous
     p = np.empty(n, dtype=np.int64)
     key = np.empty(n, dtype=np.float64)
     w = np.empty(n, dtype=np.float64)
-    fz.kern.pack_keys(g, c, fz.kind, p, key, w)
+    L, base = _NO_L, 0
+    if n >= PHASE_MIN and T > 0.0 and math.isfinite(T):
+        base = _bits(float(T))
+        scale = _phase_buckets(fz, g, c, base, n)
+        L = np.zeros(PHASE_BUCKETS, dtype=np.float64)
+        n = int(fz.kern.phase_split(g, c, fz.kind, base, PHASE_SHIFT, PHASE_BUCKETS, scale, L, p, key, w))
+        STATS["phase_set_aside"] += g.shape[0] - n
+        p = p[:n]
+    else:
+        fz.kern.pack_keys(g, c, fz.kind, p, key, w)
     p.sort()
     STATS["kernel"] += 2
-    return float(fz.kern.sum_key_order(p, key, w, tail_c))
+    return float(fz.kern.sum_key_order(p, key, w, tail_c, L, base, PHASE_SHIFT))
+
+
+def _phase_buckets(fz: _Fused, g: np.ndarray, c: np.ndarray, base: int, n: int) -> np.ndarray:
+    """scale[t] = 2^(51 − j) for each key bucket t whose running sums (taken in key order, down
+    from the largest key) certainly all lie in [2^j, 2^(j+1)); 0 for the others.
+
+    The bucket's sums run from C_before (the cost of the buckets above) to C_after; the
+    reference's rounded sums and our float64 bucket sums each stay within a relative
+    (n + buckets)·u of the exact ones, so δ = 4(n + buckets + 2)·u certifies the binade.
+    """
+    cnt = np.zeros(PHASE_BUCKETS, dtype=np.int64)
+    cost = np.zeros(PHASE_BUCKETS, dtype=np.float64)
+    fz.kern.phase_hist(g, c, fz.kind, base, PHASE_SHIFT, PHASE_BUCKETS, cnt, cost)
+    STATS["kernel"] += 1
+    after = np.cumsum(cost[::-1])[::-1]  # cost of bucket t and all above it
+    before = after - cost
+    delta = 4.0 * (n + PHASE_BUCKETS + 2) * U
+    lo = before * (1.0 - delta)
+    j = np.frexp(np.where(lo > 0.0, lo, 1.0))[1] - 1  # floor(log2 lo)
+    ok = (lo > 0.0) & (after * (1.0 + delta) < np.ldexp(1.0, j + 1)) & (j > -1000) & (j < 1000)
+    return np.where(ok, np.ldexp(1.0, 51 - j), 0.0)
 
 
 def _fill_fused(ks: _Keys, pre: _Prefix, B: float) -> np.ndarray | None:
@@ -878,7 +924,7 @@ def _fused_left(fz: _Fused, pre: _Prefix, B: float, at: int) -> float:
     else:  # re-bracketed: the prefix's band items are not all in the inner band's order
         pos = np.searchsorted(sp.band, pre.taken_band)
         band_c = sp.band_c[pos][_desc_order_ties_by_index(sp.band_key[pos])]
-    return float(B - _key_order_sum(fz, sp.sure_g, sp.sure_c_in, np.ascontiguousarray(band_c)))
+    return float(B - _key_order_sum(fz, sp.sure_g, sp.sure_c_in, np.ascontiguousarray(band_c), sp.T_hi))
 
 
 def _walk_window(R: np.ndarray, Rc: np.ndarray, low: float, L_lo: float, L_hi: float) -> np.ndarray | None:
