@@ -32,11 +32,15 @@ KIND_CODE = {"l2": KIND_L2, "paper": KIND_PAPER, "abs": KIND_ABS}
 
 _body: Any = None  # the jitted _split_body (bound by _Compiled: _split calls it as a global)
 _bucket_inl: Any = None  # the jitted _bucket, inlined (bound by _Compiled)
+_split_inl: Any = None  # the jitted _split, _hist, _fill that the threaded wrappers call per chunk
+_hist_inl: Any = None
+_fill_inl: Any = None
+prange: Any = range  # numba.prange once numba is imported (by _Compiled)
 _STATE: dict[str, Any] = {}  # "kernels": the compiled namespace, or None when numba is absent
 
 
 def _split_body(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                band_idx, band_key, band_c, low):
+                band_idx, band_key, band_c, low, off):
     """The sweep for one (has_c, kind, budget_mode); `_split` calls it with those as constants.
 
     Inlined at each call site with literal flags, so the compiler drops the dead
@@ -48,6 +52,8 @@ def _split_body(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, s
     bad = 0
     inf = math.inf
     cmin = inf
+    bestv = 0.0
+    besti = -1
     for i in range(n):
         gr = g[i]
         cr = c[i]
@@ -67,23 +73,28 @@ def _split_body(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, s
         up = key > T_hi
         mask[i] = up
         # sure items (often 1-20 %): written every time, kept by the increment (no branch)
-        sure_idx[ns] = i
+        sure_idx[ns] = i + off
         sure_g[ns] = gr
         sure_c[ns] = cr
         ns += up
         if (key > T_lo) & (not up):  # the band is small: a well-predicted branch
-            band_idx[nb] = i
+            band_idx[nb] = i + off
             band_key[nb] = key
             band_c[nb] = ci
             nb += 1
         if budget_mode:  # the cheapest eligible item below the band (fill's window test)
             cmin = min(cmin, ci if ((key <= T_lo) & (key >= 0.0)) else inf)
+            if (v > bestv) & (key >= 0.0):  # safe's single item: rare after the first items
+                bestv = v
+                besti = i + off
     low[0] = cmin
+    low[1] = besti
+    low[2] = bestv
     return ns, nb, bad
 
 
 def _split(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-           band_idx, band_key, band_c, low):
+           band_idx, band_key, band_c, low, off):
     """One sweep: the items with key > T_hi (mask; their index, g and c) and the band T_lo < key ≤ T_hi.
 
     kind: KIND_L2 (g²/c), KIND_PAPER (|g|/c), KIND_ABS (|g|). Budget mode:
@@ -93,28 +104,30 @@ def _split(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, sure_g
     bad); bad > 0: some g or c is not finite, some c ≤ 0, or g² or a key
     overflows (the caller hands the call to the reference, which raises).
     Buffers need n entries each (only the written prefix is touched). Budget mode also
-    writes low[0]: the least cost of an eligible item with key ≤ T_lo (inf: none).
+    writes low[0]: the least cost of an eligible item with key ≤ T_lo (inf: none), and
+    low[1], low[2]: the lowest index of the largest g² among eligible items, and that g²
+    (−1, 0: none), as _best finds them (safe's single item, without a sweep of its own).
     """
     if budget_mode:
         if kind == 0:
             return _body(g, c, True, 0, True, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c, low)
+                     band_idx, band_key, band_c, low, off)
         if kind == 1:
             return _body(g, c, True, 1, True, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c, low)
+                     band_idx, band_key, band_c, low, off)
         return _body(g, c, True, 2, True, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c, low)
+                     band_idx, band_key, band_c, low, off)
     if kind == 0:
         return _body(g, c, True, 0, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c, low)
+                     band_idx, band_key, band_c, low, off)
     if kind == 1:
         return _body(g, c, True, 1, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c, low)
+                     band_idx, band_key, band_c, low, off)
     if has_c:
         return _body(g, c, True, 2, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c, low)
+                     band_idx, band_key, band_c, low, off)
     return _body(g, c, False, 2, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c, low)
+                     band_idx, band_key, band_c, low, off)
 
 
 def _best(g, c, B):
@@ -220,30 +233,31 @@ def _min_unit_exp(c):
     return best, total
 
 
-def _fill(g, c, kind, B, khi, b, chi, out_idx, out_key, out_c):
+def _fill(g, c, kind, B, khi, b, chi, out_idx, out_key, out_c, off):
     """fill's candidates, ascending index: eligible items after the break item b (key khi) in the
-    reference's order (key < khi, or key = khi and index > b) with c ≤ chi."""
+    reference's order (key < khi, or key = khi and index > b) with c ≤ chi. Indices written are
+    i + off (b is relative to the slice).
+
+    Branch-free: every item is written at the next free slot and kept by the increment
+    (about half the costs pass c ≤ chi on heavy-tailed data: a branch there mispredicts).
+    """
     n = g.shape[0]
     m = 0
     for i in range(n):
         ci = np.float64(c[i])
-        if ci > chi or ci > B:
-            continue
         gi = np.float64(g[i])
         v = gi * gi
-        if v == 0.0:
-            continue
         if kind == 0:
             key = v / ci
         elif kind == 1:
             key = abs(gi) / ci
         else:
             key = abs(gi)
-        if key < khi or (key == khi and i > b):
-            out_idx[m] = i
-            out_key[m] = key
-            out_c[m] = ci
-            m += 1
+        ok = (ci <= chi) & (ci <= B) & (v != 0.0) & ((key < khi) | ((key == khi) & (i > b)))
+        out_idx[m] = i + off
+        out_key[m] = key
+        out_c[m] = ci
+        m += ok
     return m
 
 
@@ -406,6 +420,81 @@ def _sum_key_order(p, key, w, tail_c, L, base, shift):
     return s
 
 
+def _split_par(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
+               band_idx, band_key, band_c, low, nt):
+    """_split on nt threads: each sweeps one contiguous chunk into its own part of the buffers,
+    then the parts are moved together (ascending index order, as one sweep writes them)."""
+    n = g.shape[0]
+    ns = np.zeros(nt, dtype=np.int64)
+    nb = np.zeros(nt, dtype=np.int64)
+    bad = np.zeros(nt, dtype=np.int64)
+    lows = np.empty((nt, 3), dtype=np.float64)
+    for t in prange(nt):
+        a, b = n * t // nt, n * (t + 1) // nt
+        lw = np.empty(3, dtype=np.float64)
+        r = _split_inl(g[a:b], c[a:b], has_c, kind, budget_mode, B, T_hi, T_lo, mask[a:b], sure_idx[a:b],
+                       sure_g[a:b], sure_c[a:b], band_idx[a:b], band_key[a:b], band_c[a:b], lw, a)
+        ns[t], nb[t], bad[t] = r
+        lows[t, 0] = lw[0]
+        lows[t, 1] = lw[1]
+        lows[t, 2] = lw[2]
+    ks = ns[0]
+    kb = nb[0]
+    for t in range(1, nt):
+        a = n * t // nt
+        for r in range(ns[t]):
+            sure_idx[ks + r] = sure_idx[a + r]
+            sure_g[ks + r] = sure_g[a + r]
+            sure_c[ks + r] = sure_c[a + r]
+        for r in range(nb[t]):
+            band_idx[kb + r] = band_idx[a + r]
+            band_key[kb + r] = band_key[a + r]
+            band_c[kb + r] = band_c[a + r]
+        ks += ns[t]
+        kb += nb[t]
+    low[0] = lows[:, 0].min()
+    low[1] = -1.0
+    low[2] = 0.0
+    for t in range(nt):  # the largest g², ties to the earlier chunk (the lower index)
+        if lows[t, 2] > low[2]:
+            low[1] = lows[t, 1]
+            low[2] = lows[t, 2]
+    return ks, kb, bad.sum()
+
+
+def _hist_par(g, c, kind, B, lo, hi, base, shift, nbk, cnt, cost, nt):
+    """_hist on nt threads (a histogram per chunk, then added up; the costs in another order)."""
+    n = g.shape[0]
+    cn = np.zeros((nt, cnt.shape[0]), dtype=np.int64)
+    co = np.zeros((nt, cost.shape[0]), dtype=np.float64)
+    for t in prange(nt):
+        a, b = n * t // nt, n * (t + 1) // nt
+        _hist_inl(g[a:b], c[a:b], kind, B, lo, hi, base, shift, nbk, cn[t], co[t])
+    for t in range(nt):
+        for j in range(cnt.shape[0]):
+            cnt[j] += cn[t, j]
+            cost[j] += co[t, j]
+    return 0
+
+
+def _fill_par(g, c, kind, B, khi, b, chi, out_idx, out_key, out_c, nt):
+    """_fill on nt threads (each chunk into its own part of the buffers, then moved together)."""
+    n = g.shape[0]
+    m = np.zeros(nt, dtype=np.int64)
+    for t in prange(nt):
+        a, e = n * t // nt, n * (t + 1) // nt
+        m[t] = _fill_inl(g[a:e], c[a:e], kind, B, khi, b - a, chi, out_idx[a:e], out_key[a:e], out_c[a:e], a)
+    k = m[0]
+    for t in range(1, nt):
+        a = n * t // nt
+        for r in range(m[t]):
+            out_idx[k + r] = out_idx[a + r]
+            out_key[k + r] = out_key[a + r]
+            out_c[k + r] = out_c[a + r]
+        k += m[t]
+    return k
+
+
 class _Compiled:
     """The jitted kernels (built once per process by `get`)."""
 
@@ -413,9 +502,18 @@ class _Compiled:
         # error_model="numpy": x / 0 is IEEE inf/nan (no ZeroDivisionError, no test per division)
         opts = dict(nogil=True, boundscheck=False, error_model="numpy")
         jit = numba.njit(cache=True, **opts)
-        global _body, _bucket_inl
+        global _body, _bucket_inl, _split_inl, _hist_inl, _fill_inl, prange
+        prange = numba.prange
         _body = numba.njit(inline="always", **opts)(_split_body)
         _bucket_inl = numba.njit(inline="always", **opts)(_bucket)
+        _split_inl = numba.njit(**opts)(_split)
+        _hist_inl = numba.njit(**opts)(_hist)
+        _fill_inl = numba.njit(**opts)(_fill)
+        par = numba.njit(cache=True, parallel=True, **opts)
+        self.split_par = par(_split_par)
+        self.hist_par = par(_hist_par)
+        self.fill_par = par(_fill_par)
+        self.max_threads = int(numba.config.NUMBA_NUM_THREADS)
         self.split = jit(_split)
         self.best = jit(_best)
         self.merge = jit(_merge)

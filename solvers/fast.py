@@ -50,6 +50,8 @@ how the tests exercise it on CPU.
 from __future__ import annotations
 
 import math
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -80,6 +82,31 @@ KERNELS = ("auto", "numba", "numpy")
 
 STATS: dict[str, int] = {"calls": 0, "fallback": 0, "exact_sums": 0, "widen": 0, "prekey32": 0, "kernel": 0,
                          "exact_left": 0, "fill_window": 0, "fill_sweep": 0, "phase_set_aside": 0}
+
+
+THREADS: int | None = None  # compiled sweeps' threads; None: torch's intra-op thread count (see kernel_threads)
+THREADS_MIN_ITEMS = 1 << 18  # below this a sweep is too short to pay for waking a second thread
+
+
+def kernel_threads(n: int) -> int:
+    """Threads for one compiled sweep over n items.
+
+    Why torch's count: selection runs beside torch (the FL client, the bench's torch.topk), and
+    a process pinned to one thread (the sweep's one-thread FL runs) must not get a second one
+    behind its back; at one thread the serial kernels run and numba's thread pool never starts.
+    Capped by numba's own NUMBA_NUM_THREADS. Masks do not depend on it (every sweep's output is
+    in index order; only the bracketing histogram's float sums change order, and those are
+    certified afterwards like any estimate).
+    """
+    if n < THREADS_MIN_ITEMS:
+        return 1
+    if THREADS is not None:
+        want = THREADS
+    else:
+        torch_mod = sys.modules.get("torch")
+        want = torch_mod.get_num_threads() if torch_mod is not None else (os.cpu_count() or 1)
+    kern = _kernels.get()
+    return max(1, min(int(want), kern.max_threads if kern is not None else 1))
 
 
 def kernel_path() -> str:
@@ -295,6 +322,7 @@ class _Split:
     sure_g: np.ndarray | None = None  # compiled sweep: g and c of the `sure` items (input dtype)
     sure_c_in: np.ndarray | None = None
     low_c: float | None = None  # compiled sweep, budget mode: least cost of an eligible item below T_lo
+    best: int | None = None  # compiled sweep, budget mode: safe's single item (the kernel's _best; −1: none)
 
 
 @dataclass
@@ -324,9 +352,11 @@ def _split_fused(ks: _Keys, T_hi: float, T_lo: float) -> _Split:
     band_idx = np.empty(n, dtype=np.int64)
     band_key = np.empty(n, dtype=np.float64)
     band_c = np.empty(n, dtype=np.float64)
-    low = np.empty(1, dtype=np.float64)
-    ns, nb, bad = fz.kern.split(fz.g, fz.c, fz.has_c, fz.kind, fz.budget_mode, float(fz.B), float(T_hi),
-                                float(T_lo), mask, sure_idx, sure_g, sure_c, band_idx, band_key, band_c, low)
+    low = np.empty(3, dtype=np.float64)
+    args = (fz.g, fz.c, fz.has_c, fz.kind, fz.budget_mode, float(fz.B), float(T_hi), float(T_lo), mask,
+            sure_idx, sure_g, sure_c, band_idx, band_key, band_c, low)
+    nt = kernel_threads(n)
+    ns, nb, bad = fz.kern.split_par(*args, nt) if nt > 1 else fz.kern.split(*args, 0)
     STATS["kernel"] += 1
     if bad:
         raise _BadInput
@@ -334,7 +364,7 @@ def _split_fused(ks: _Keys, T_hi: float, T_lo: float) -> _Split:
     W = float(np.sum(sure_c, dtype=np.float64)) if ks.budget_mode else 0.0
     return _Split(T_hi, T_lo, mask, sure_idx[:ns], None, int(ns), np.zeros(0, np.int64), band_idx[:nb],
                   band_key[:nb], band_c[:nb] if ks.budget_mode else None, int(ns), W, sure_g, sure_c,
-                  float(low[0]) if ks.budget_mode else None)
+                  float(low[0]) if ks.budget_mode else None, int(low[1]) if ks.budget_mode else None)
 
 
 @dataclass(frozen=True)
@@ -708,7 +738,9 @@ def _hist_bracket(ks: _Keys, S: _Sample, p_hi: int, p_lo: int, R_lo: float,
         nbk = (span >> shift) + 1
         cnt = np.zeros(nbk + 2, dtype=np.int64)
         cost = np.zeros(nbk + 2, dtype=np.float64)
-        fz.kern.hist(fz.g, fz.c, fz.kind, float(fz.B), float(lo), float(hi), base, shift, nbk, cnt, cost)
+        args = (fz.g, fz.c, fz.kind, float(fz.B), float(lo), float(hi), base, shift, nbk, cnt, cost)
+        nt = kernel_threads(ks.n)
+        fz.kern.hist_par(*args, nt) if nt > 1 else fz.kern.hist(*args)
         STATS["kernel"] += 1
         cum = above + float(cost[nbk + 1])
         if cum > R_lo - margin:
@@ -1071,7 +1103,9 @@ def _fill_candidates_fused(ks: _Keys, khi: float, b: int, chi: float) -> tuple[n
     idx = np.empty(n, dtype=np.int64)
     key = np.empty(n, dtype=np.float64)
     cc = np.empty(n, dtype=np.float64)
-    m = fz.kern.fill(fz.g, fz.c, fz.kind, float(fz.B), float(khi), int(b), float(chi), idx, key, cc)
+    args = (fz.g, fz.c, fz.kind, float(fz.B), float(khi), int(b), float(chi), idx, key, cc)
+    nt = kernel_threads(n)
+    m = fz.kern.fill_par(*args, nt) if nt > 1 else fz.kern.fill(*args, 0)
     STATS["kernel"] += 1
     return idx[:m], key[:m], cc[:m]
 
@@ -1451,14 +1485,17 @@ def _budget(inp: _Inputs, B: float, kind: str, greedy: str, exact_sums: bool) ->
     # Dantzig's LP bound (l2 order) for the certificate
     if kind == "l2":
         lp_pre = pre
-        lp_prefix_value = value if tail is None or not len(tail) else _kept(inp, ks, pre, None, False)[1]
+        # the prefix's value, without fill's additions: within a few ulps of the reference's (the LP
+        # bound is compared to a relative 1e-12), and no second merge of 10^6-10^7 items
+        lp_prefix_value = value if tail is None or not len(tail) else float(value - float(np.sum(inp.g64(tail) ** 2)))
     else:
         lp_pre, lp_prefix_value = _lp_prefix(inp, B, rng)
     ub = _lp_value(inp, lp_pre, lp_prefix_value, B)
     single = None
     if greedy == "safe":
         if ks.fused is not None:
-            b = int(inp.kern.best(inp.fg, inp.fc, float(B)))
+            # the split's sweep found it on the way (every split sweeps all d items; c ≤ B as here)
+            b = pre.sp.best if pre.sp is not None and pre.sp.best is not None else int(inp.kern.best(inp.fg, inp.fc, float(B)))
             best = b if b >= 0 else None
         else:
             best = _best_single(inp, B)

@@ -420,3 +420,45 @@ def test_key_order_sum_with_phases_is_the_reference_cumsum(case, kind):
     if case == "t3_lognormal" or (case == "binade_spread" and kind != 2):  # cheap items lead: coarse costs
         assert aside > 0.9 * keep.sum()
     assert aside > 0
+
+
+@pytest.mark.skipif("numba" not in KERNELS_UNDER_TEST, reason="the compiled engine needs numba")
+@pytest.mark.parametrize("name", STRUCTS)
+def test_threaded_sweeps_equal_reference(name, monkeypatch):
+    """The compiled sweeps on two threads (split, histogram, fill candidates, phase sums: each chunk
+    into its own part of the buffers, moved together after; safe's single item taken from the split)
+    give the reference's masks, values and energies, at an odd d (unequal chunks). Oracle:
+    impl="reference"; also the one-thread run, which must agree with it."""
+    from solvers import _kernels
+
+    if _kernels.get().max_threads < 2:
+        pytest.skip("numba has one thread here (NUMBA_NUM_THREADS=1)")
+    monkeypatch.setattr(fast, "THREADS_MIN_ITEMS", 1)
+    monkeypatch.setattr(fast, "PHASE_MIN", 1)
+    d = (1 << 16) + 7
+    g, c = structures.make(name, d, seed=2, dtype=np.float32)
+    total = float(c.astype(np.float64).sum())
+    for threads in (2, 1):
+        monkeypatch.setattr(fast, "THREADS", threads)
+        assert fast.kernel_threads(d) == threads
+        for frac in (0.003, 0.1, 0.6):
+            for variant in BUDGET_VARIANTS:
+                ref = _select(g, c, variant, budget=frac * total, impl="reference")
+                with use_kernel("numba"):
+                    assert_same(_select(g, c, variant, budget=frac * total, impl="fast"), ref)
+        for variant in (("cwmp", "l2", None), ("topk", "abs", None)):
+            with use_kernel("numba"):
+                assert_same(_select(g, c, variant, k=d // 10, impl="fast"),
+                            _select(g, c, variant, k=d // 10, impl="reference"))
+    # safe's single item from the threaded split: a tie for the largest g² across the two chunks
+    # goes to the lower index, as np.argmax does; an ineligible larger one (c > B) is passed over.
+    # Unit items of cost 600 under B = 1000: greedy keeps one (value 1); the tied items (g² = 1.5,
+    # cost 1000) fit alone and are worth more, so safe keeps item 100 alone.
+    monkeypatch.setattr(fast, "THREADS", 2)
+    g2, c2 = np.ones(d, np.float32), np.full(d, 600.0, np.float32)
+    g2[[100, d - 5]], c2[[100, d - 5]] = np.sqrt(np.float32(1.5)), 1000.0
+    g2[d - 9], c2[d - 9] = 2.0, 1e30
+    ref = cwmp_mask(g2, c2, budget=1000.0, greedy="safe", impl="reference")
+    assert ref.kept == 1 and ref.mask_numpy()[100]
+    with use_kernel("numba"):
+        assert_same(cwmp_mask(g2, c2, budget=1000.0, greedy="safe", impl="fast"), ref)
