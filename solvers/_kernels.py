@@ -35,13 +35,14 @@ _bucket_inl: Any = None  # the jitted _bucket, inlined (bound by _Compiled)
 _split_inl: Any = None  # the jitted _split, _hist, _fill that the threaded wrappers call per chunk
 _hist_inl: Any = None
 _fill_inl: Any = None
+_merge_inl: Any = None
 prange: Any = range  # numba.prange once numba is imported (by _Compiled)
 _STATE: dict[str, Any] = {}  # "kernels": the compiled namespace, or None when numba is absent
 
 
-def _split_body(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                band_idx, band_key, band_c, low, off):
-    """The sweep for one (has_c, kind, budget_mode); `_split` calls it with those as constants.
+def _split_body(g, c, has_c, kind, budget_mode, region, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
+                band_idx, band_key, band_c, low, off, T_lo2, reg_idx, reg_key, reg_c):
+    """The sweep for one (has_c, kind, budget_mode, region); `_split` calls it with those as constants.
 
     Inlined at each call site with literal flags, so the compiler drops the dead
     branches from the loop (about 2x faster than testing the flags per item).
@@ -52,8 +53,11 @@ def _split_body(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, s
     bad = 0
     inf = math.inf
     cmin = inf
+    cmin2 = inf
     bestv = 0.0
     besti = -1
+    nr = 0
+    cap = reg_idx.shape[0]
     for i in range(n):
         gr = g[i]
         cr = c[i]
@@ -82,19 +86,29 @@ def _split_body(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, s
             band_key[nb] = key
             band_c[nb] = ci
             nb += 1
+        if budget_mode and region:  # fill's region (branch-free: the slot is overwritten until one is kept)
+            r = min(nr, cap - 1)
+            reg_idx[r] = i + off
+            reg_key[r] = key
+            reg_c[r] = ci
+            nr += (key > T_lo2) & (key <= T_lo) & (key >= 0.0)
         if budget_mode:  # the cheapest eligible item below the band (fill's window test)
             cmin = min(cmin, ci if ((key <= T_lo) & (key >= 0.0)) else inf)
+            if region:
+                cmin2 = min(cmin2, ci if ((key <= T_lo2) & (key >= 0.0)) else inf)
             if (v > bestv) & (key >= 0.0):  # safe's single item: rare after the first items
                 bestv = v
                 besti = i + off
     low[0] = cmin
     low[1] = besti
     low[2] = bestv
+    low[3] = cmin2
+    low[4] = nr if nr <= cap else -1
     return ns, nb, bad
 
 
 def _split(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-           band_idx, band_key, band_c, low, off):
+           band_idx, band_key, band_c, low, off, T_lo2, reg_idx, reg_key, reg_c):
     """One sweep: the items with key > T_hi (mask; their index, g and c) and the band T_lo < key ≤ T_hi.
 
     kind: KIND_L2 (g²/c), KIND_PAPER (|g|/c), KIND_ABS (|g|). Budget mode:
@@ -107,27 +121,40 @@ def _split(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, sure_g
     writes low[0]: the least cost of an eligible item with key ≤ T_lo (inf: none), and
     low[1], low[2]: the lowest index of the largest g² among eligible items, and that g²
     (−1, 0: none), as _best finds them (safe's single item, without a sweep of its own).
+    Fill's region (budget mode and T_lo2 < T_lo, a separately compiled sweep: the items with
+    T_lo2 < key ≤ T_lo, eligible, the candidates right below the band) goes to reg_idx/reg_key/
+    reg_c (capacity: their length, at least 1), with low[3] the least cost of an eligible item with
+    key ≤ T_lo2 and low[4] the region's size (−1: it overflowed). Without it, low[3] = inf, low[4] = 0.
     """
     if budget_mode:
+        if T_lo2 < T_lo:
+            if kind == 0:
+                return _body(g, c, True, 0, True, True, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
+                             band_idx, band_key, band_c, low, off, T_lo2, reg_idx, reg_key, reg_c)
+            if kind == 1:
+                return _body(g, c, True, 1, True, True, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
+                             band_idx, band_key, band_c, low, off, T_lo2, reg_idx, reg_key, reg_c)
+            return _body(g, c, True, 2, True, True, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
+                         band_idx, band_key, band_c, low, off, T_lo2, reg_idx, reg_key, reg_c)
         if kind == 0:
-            return _body(g, c, True, 0, True, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c, low, off)
+            return _body(g, c, True, 0, True, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
+                         band_idx, band_key, band_c, low, off, T_lo2, reg_idx, reg_key, reg_c)
         if kind == 1:
-            return _body(g, c, True, 1, True, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c, low, off)
-        return _body(g, c, True, 2, True, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c, low, off)
+            return _body(g, c, True, 1, True, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
+                         band_idx, band_key, band_c, low, off, T_lo2, reg_idx, reg_key, reg_c)
+        return _body(g, c, True, 2, True, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
+                     band_idx, band_key, band_c, low, off, T_lo2, reg_idx, reg_key, reg_c)
     if kind == 0:
-        return _body(g, c, True, 0, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c, low, off)
+        return _body(g, c, True, 0, False, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
+                     band_idx, band_key, band_c, low, off, T_lo2, reg_idx, reg_key, reg_c)
     if kind == 1:
-        return _body(g, c, True, 1, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c, low, off)
+        return _body(g, c, True, 1, False, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
+                     band_idx, band_key, band_c, low, off, T_lo2, reg_idx, reg_key, reg_c)
     if has_c:
-        return _body(g, c, True, 2, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c, low, off)
-    return _body(g, c, False, 2, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-                     band_idx, band_key, band_c, low, off)
+        return _body(g, c, True, 2, False, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
+                     band_idx, band_key, band_c, low, off, T_lo2, reg_idx, reg_key, reg_c)
+    return _body(g, c, False, 2, False, False, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
+                 band_idx, band_key, band_c, low, off, T_lo2, reg_idx, reg_key, reg_c)
 
 
 def _best(g, c, B):
@@ -421,23 +448,25 @@ def _sum_key_order(p, key, w, tail_c, L, base, shift):
 
 
 def _split_par(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
-               band_idx, band_key, band_c, low, nt):
+               band_idx, band_key, band_c, low, T_lo2, reg_idx, reg_key, reg_c, nt):
     """_split on nt threads: each sweeps one contiguous chunk into its own part of the buffers,
     then the parts are moved together (ascending index order, as one sweep writes them)."""
     n = g.shape[0]
     ns = np.zeros(nt, dtype=np.int64)
     nb = np.zeros(nt, dtype=np.int64)
     bad = np.zeros(nt, dtype=np.int64)
-    lows = np.empty((nt, 3), dtype=np.float64)
+    lows = np.empty((nt, 5), dtype=np.float64)
+    rc = reg_idx.shape[0] // nt  # each chunk's share of the region's capacity
     for t in prange(nt):
         a, b = n * t // nt, n * (t + 1) // nt
-        lw = np.empty(3, dtype=np.float64)
+        lw = np.empty(5, dtype=np.float64)
+        ra, rb = t * rc, (t + 1) * rc
         r = _split_inl(g[a:b], c[a:b], has_c, kind, budget_mode, B, T_hi, T_lo, mask[a:b], sure_idx[a:b],
-                       sure_g[a:b], sure_c[a:b], band_idx[a:b], band_key[a:b], band_c[a:b], lw, a)
+                       sure_g[a:b], sure_c[a:b], band_idx[a:b], band_key[a:b], band_c[a:b], lw, a,
+                       T_lo2, reg_idx[ra:rb], reg_key[ra:rb], reg_c[ra:rb])
         ns[t], nb[t], bad[t] = r
-        lows[t, 0] = lw[0]
-        lows[t, 1] = lw[1]
-        lows[t, 2] = lw[2]
+        for q in range(5):
+            lows[t, q] = lw[q]
     ks = ns[0]
     kb = nb[0]
     for t in range(1, nt):
@@ -453,6 +482,18 @@ def _split_par(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, su
         ks += ns[t]
         kb += nb[t]
     low[0] = lows[:, 0].min()
+    low[3] = lows[:, 3].min()
+    kr = 0
+    for t in range(nt):  # the region's parts moved together; −1 if one overflowed
+        if lows[t, 4] < 0 or kr < 0:
+            kr = -1
+            continue
+        for r in range(int(lows[t, 4])):
+            reg_idx[kr + r] = reg_idx[t * rc + r]
+            reg_key[kr + r] = reg_key[t * rc + r]
+            reg_c[kr + r] = reg_c[t * rc + r]
+        kr += int(lows[t, 4])
+    low[4] = kr
     low[1] = -1.0
     low[2] = 0.0
     for t in range(nt):  # the largest g², ties to the earlier chunk (the lower index)
@@ -495,6 +536,27 @@ def _fill_par(g, c, kind, B, khi, b, chi, out_idx, out_key, out_c, nt):
     return k
 
 
+def _merge_par(a_idx, a_g, a_c, b_idx, b_g, b_c, with_c, out_v, out_c, nt):
+    """_merge on nt threads: the a list cut in nt chunks, each with the b items of its index range
+    (searchsorted), written at its own offset; the output is the serial merge's, entry for entry."""
+    na = a_idx.shape[0]
+    nb = b_idx.shape[0]
+    bcut = np.empty(nt + 1, dtype=np.int64)
+    bcut[0] = 0
+    bcut[nt] = nb
+    for t in range(1, nt):
+        a0 = na * t // nt
+        bcut[t] = np.searchsorted(b_idx, a_idx[a0]) if a0 < na else nb
+    for t in prange(nt):
+        a0, a1 = na * t // nt, na * (t + 1) // nt
+        b0, b1 = bcut[t], bcut[t + 1]
+        o0, o1 = a0 + b0, a1 + b1
+        oc = out_c[o0:o1] if with_c else out_c[0:1]
+        _merge_inl(a_idx[a0:a1], a_g[a0:a1], a_c[a0:a1], b_idx[b0:b1], b_g[b0:b1], b_c[b0:b1], with_c,
+                   out_v[o0:o1], oc)
+    return na + nb
+
+
 class _Compiled:
     """The jitted kernels (built once per process by `get`)."""
 
@@ -502,17 +564,19 @@ class _Compiled:
         # error_model="numpy": x / 0 is IEEE inf/nan (no ZeroDivisionError, no test per division)
         opts = dict(nogil=True, boundscheck=False, error_model="numpy")
         jit = numba.njit(cache=True, **opts)
-        global _body, _bucket_inl, _split_inl, _hist_inl, _fill_inl, prange
+        global _body, _bucket_inl, _split_inl, _hist_inl, _fill_inl, _merge_inl, prange
         prange = numba.prange
         _body = numba.njit(inline="always", **opts)(_split_body)
         _bucket_inl = numba.njit(inline="always", **opts)(_bucket)
         _split_inl = numba.njit(**opts)(_split)
         _hist_inl = numba.njit(**opts)(_hist)
         _fill_inl = numba.njit(**opts)(_fill)
+        _merge_inl = numba.njit(**opts)(_merge)
         par = numba.njit(cache=True, parallel=True, **opts)
         self.split_par = par(_split_par)
         self.hist_par = par(_hist_par)
         self.fill_par = par(_fill_par)
+        self.merge_par = par(_merge_par)
         self.max_threads = int(numba.config.NUMBA_NUM_THREADS)
         self.split = jit(_split)
         self.best = jit(_best)

@@ -81,9 +81,12 @@ KERNEL = "auto"
 KERNELS = ("auto", "numba", "numpy")
 
 STATS: dict[str, int] = {"calls": 0, "fallback": 0, "exact_sums": 0, "widen": 0, "prekey32": 0, "kernel": 0,
-                         "exact_left": 0, "fill_window": 0, "fill_sweep": 0, "phase_set_aside": 0}
+                         "exact_left": 0, "fill_window": 0, "fill_sweep": 0, "fill_region": 0,
+                         "phase_set_aside": 0}
 
 
+FILL_REGION = 1 << 17  # fill (compiled): items the split keeps right below the band (a sample estimate)
+FILL_REGION_CAP = 1 << 19  # ... and at most this many (more: the region is dropped, fill sweeps)
 THREADS: int | None = None  # compiled sweeps' threads; None: torch's intra-op thread count (see kernel_threads)
 THREADS_MIN_ITEMS = 1 << 18  # below this a sweep is too short to pay for waking a second thread
 
@@ -262,6 +265,7 @@ class _Keys:
     exact_sums: bool = False  # every cost sum is exact (dyadic costs): certify with E = 0
     kdtype: Any = np.float64  # dtype of K (for threshold rounding)
     fused: "_Fused | None" = None  # compiled kernels: K is None, every sweep forms exact keys itself
+    fill_region: bool = False  # greedy fill/safe on the compiled path: the split keeps fill's region too
 
     def up(self, t: float) -> float:
         """The smallest K-representable number ≥ t·(1+rho)."""
@@ -323,6 +327,10 @@ class _Split:
     sure_c_in: np.ndarray | None = None
     low_c: float | None = None  # compiled sweep, budget mode: least cost of an eligible item below T_lo
     best: int | None = None  # compiled sweep, budget mode: safe's single item (the kernel's _best; −1: none)
+    # compiled sweep, fill: the eligible items with T_lo2 < key ≤ T_lo (idx ascending, exact keys, costs)
+    # and the least cost of an eligible item with key ≤ T_lo2; None: not asked for, or it overflowed
+    region: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    low2: float | None = None
 
 
 @dataclass
@@ -340,8 +348,12 @@ class _Fused:
     B: float
 
 
-def _split_fused(ks: _Keys, T_hi: float, T_lo: float) -> _Split:
-    """_split in one compiled sweep over g and c (exact float64 keys, so nothing is 'in between')."""
+def _split_fused(ks: _Keys, T_hi: float, T_lo: float, T_lo2: float | None = None) -> _Split:
+    """_split in one compiled sweep over g and c (exact float64 keys, so nothing is 'in between').
+
+    T_lo2 < T_lo (budget mode, fill): the sweep also keeps the items right below the band, so that
+    fill's walk rarely needs a sweep of its own (_fill_fused).
+    """
     fz = ks.fused
     n = ks.n
     mask = np.empty(n, dtype=np.bool_)
@@ -352,11 +364,18 @@ def _split_fused(ks: _Keys, T_hi: float, T_lo: float) -> _Split:
     band_idx = np.empty(n, dtype=np.int64)
     band_key = np.empty(n, dtype=np.float64)
     band_c = np.empty(n, dtype=np.float64)
-    low = np.empty(3, dtype=np.float64)
-    args = (fz.g, fz.c, fz.has_c, fz.kind, fz.budget_mode, float(fz.B), float(T_hi), float(T_lo), mask,
-            sure_idx, sure_g, sure_c, band_idx, band_key, band_c, low)
+    low = np.empty(5, dtype=np.float64)
+    want_region = ks.budget_mode and T_lo2 is not None and T_lo2 < T_lo
+    cap = max(FILL_REGION_CAP, 16) if want_region else 1  # ≥ 1 per chunk (the branch-free slot)
+    reg_idx, reg_key, reg_c = np.empty(cap, np.int64), np.empty(cap, np.float64), np.empty(cap, np.float64)
+    T2 = float(T_lo2) if want_region else float(T_lo)
     nt = kernel_threads(n)
-    ns, nb, bad = fz.kern.split_par(*args, nt) if nt > 1 else fz.kern.split(*args, 0)
+    head = (fz.g, fz.c, fz.has_c, fz.kind, fz.budget_mode, float(fz.B), float(T_hi), float(T_lo), mask,
+            sure_idx, sure_g, sure_c, band_idx, band_key, band_c, low)
+    if nt > 1:
+        ns, nb, bad = fz.kern.split_par(*head, T2, reg_idx, reg_key, reg_c, nt)
+    else:
+        ns, nb, bad = fz.kern.split(*head, 0, T2, reg_idx, reg_key, reg_c)
     STATS["kernel"] += 1
     if bad:
         raise _BadInput
@@ -364,7 +383,9 @@ def _split_fused(ks: _Keys, T_hi: float, T_lo: float) -> _Split:
     W = float(np.sum(sure_c, dtype=np.float64)) if ks.budget_mode else 0.0
     return _Split(T_hi, T_lo, mask, sure_idx[:ns], None, int(ns), np.zeros(0, np.int64), band_idx[:nb],
                   band_key[:nb], band_c[:nb] if ks.budget_mode else None, int(ns), W, sure_g, sure_c,
-                  float(low[0]) if ks.budget_mode else None, int(low[1]) if ks.budget_mode else None)
+                  float(low[0]) if ks.budget_mode else None, int(low[1]) if ks.budget_mode else None,
+                  (reg_idx[:int(low[4])], reg_key[:int(low[4])], reg_c[:int(low[4])])
+                  if want_region and low[4] >= 0 else None, float(low[3]) if want_region else None)
 
 
 @dataclass(frozen=True)
@@ -396,14 +417,16 @@ def _finish_fused(fz: _Fused, sp: _Split, add: np.ndarray,
     m = len(sp.sure_idx) + len(add)
     out_v = np.empty(m, dtype=np.float64)
     out_c = np.empty(m if with_c else 1, dtype=np.float64)
-    fz.kern.merge(sp.sure_idx, sp.sure_g, sp.sure_c_in, add, fz.g[add].astype(np.float64),
-                  fz.c[add].astype(np.float64), with_c, out_v, out_c)
+    args = (sp.sure_idx, sp.sure_g, sp.sure_c_in, add, fz.g[add].astype(np.float64),
+            fz.c[add].astype(np.float64), with_c, out_v, out_c)
+    nt = kernel_threads(m)
+    fz.kern.merge_par(*args, nt) if nt > 1 else fz.kern.merge(*args)
     return _KeptIdx(sp.sure_idx, add), float(np.sum(out_v)), (float(np.sum(out_c)) if with_c else None)
 
 
-def _split(ks: _Keys, T_hi: float, T_lo: float) -> _Split:
+def _split(ks: _Keys, T_hi: float, T_lo: float, T_lo2: float | None = None) -> _Split:
     if ks.fused is not None:
-        return _split_fused(ks, T_hi, T_lo)
+        return _split_fused(ks, T_hi, T_lo, T_lo2)
     be = ks.be
     if ks.rho > 0 and T_lo < ks.floor:
         raise _NeedExactKeys
@@ -623,7 +646,7 @@ def budget_prefix(ks: _Keys, B_lo: float, B_hi: float, rng: np.random.Generator,
             if T_lo >= T_hi:  # ties in the sample: next smaller sampled key
                 p_lo = int(np.searchsorted(-S.K, -T_hi, side="right"))
                 T_lo = _threshold(S, p_lo, True, False)
-        sp = _split(ks, T_hi, T_lo)
+        sp = _split(ks, T_hi, T_lo, _region_floor(ks, S, T_lo) if depth == 0 else None)
         N_tot = base_N + sp.n_A
         W_tot = (base_W + sp.W_A) if base_N else sp.W_A
         exact_order = N_tot == 0  # the walk starts at the top: our cumsum is the reference's
@@ -689,6 +712,15 @@ def budget_prefix(ks: _Keys, B_lo: float, B_hi: float, rng: np.random.Generator,
             pre.c_b = float(sp.band_c[pos])
         return pre
     raise RuntimeError("budget_prefix: bracket did not converge")  # pragma: no cover
+
+
+def _region_floor(ks: _Keys, S: "_Sample | None", T_lo: float) -> float | None:
+    """T_lo2 for fill's region: the sampled key about FILL_REGION items below T_lo (None: not wanted)."""
+    if not ks.fill_region or S is None or not len(S.K) or not T_lo > 0.0:
+        return None
+    r = int(np.searchsorted(-S.K, -T_lo, side="right"))  # sampled keys ≥ T_lo come first
+    p = r + max(16, math.ceil(FILL_REGION * len(S.K) / ks.n))
+    return float(S.K[p]) if p < len(S.K) else None
 
 
 def _bits(x: float) -> int:
@@ -906,12 +938,31 @@ def _fill_fused(ks: _Keys, pre: _Prefix, B: float) -> np.ndarray | None:
             if taken is not None:
                 STATS["fill_window"] += 1
                 return taken
+            if sp.region is not None and len(sp.band) == len(bs):
+                taken = _walk_window(*_region_window(pre, at, L[1], cands), *L)
+                if taken is not None:
+                    STATS["fill_region"] += 1
+                    return taken
             return _walk_candidates(ks, pre, L, cands)
         except _Ambiguous:
             if L[0] == L[1]:  # pragma: no cover (an exact walk decides everything)
                 raise
             STATS["exact_left"] += 1
             L = (_fused_left(fz, pre, B, at),) * 2
+
+
+def _region_window(pre: _Prefix, at: int, L_hi: float, cands: dict) -> tuple[np.ndarray, np.ndarray, float]:
+    """The band after the break item, then the split's region below it (its items that may fit,
+    c ≤ L_hi, in key order): a window whose every other candidate lies below T_lo2 (cost ≥ low2).
+    Kept in `cands` for a repeat with an exact `left` (a subset's bound)."""
+    if "region" not in cands:
+        ridx, rkey, rc = pre.sp.region
+        keep = rc <= L_hi
+        ridx, rkey, rc = ridx[keep], rkey[keep], rc[keep]
+        order = _desc_order_ties_by_index(rkey)
+        cands["region"] = (np.concatenate((pre.band_sorted[at + 1:], ridx[order])),
+                           np.concatenate((pre.band_sorted_c[at + 1:], rc[order])), float(pre.sp.low2))
+    return cands["region"]
 
 
 def _walk_candidates(ks: _Keys, pre: _Prefix, L: tuple[float, float], cands: dict) -> np.ndarray:
@@ -1460,6 +1511,7 @@ def _budget(inp: _Inputs, B: float, kind: str, greedy: str, exact_sums: bool) ->
     if ks is None:
         raise _Ambiguous  # a float64 key overflows: the reference raises for it
     ks.exact_sums = exact_sums
+    ks.fill_region = greedy in ("fill", "safe") and ks.fused is not None
     try:
         pre = budget_prefix(ks, B, B, rng)
     except _NeedExactKeys:

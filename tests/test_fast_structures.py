@@ -306,13 +306,22 @@ def test_fill_with_exact_left_when_the_interval_is_too_wide(kernel):
 
 
 @pytest.mark.skipif("numba" not in KERNELS_UNDER_TEST, reason="the compiled engine needs numba")
+@pytest.mark.parametrize("region", ["default", "small", "overflow"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_compiled_fill_window_and_candidate_walk_equal_reference(dtype):
+def test_compiled_fill_window_and_candidate_walk_equal_reference(dtype, region, monkeypatch):
     """The compiled fill path (exact `left`, then the reference's loop on the band window, or on the
     swept candidates in growing key-order windows when an item below could be reached) gives the
     reference's mask, value and energy, and both routes are taken. Oracle: impl="reference".
     Inputs: the four structures, quantized g with three non-dyadic costs (long runs of equal keys),
-    and float64 costs exp(3 N(0,1)) (cheap items everywhere in key order), at 0.1-70 % of Σc."""
+    and float64 costs exp(3 N(0,1)) (cheap items everywhere in key order), at 0.1-70 % of Σc.
+    region: the split's region below the band at its default size (2^17 items: more than d here, so
+    never kept), at 2^11 items (fill walks band + region, fast.STATS["fill_region"]), and with a
+    capacity of 64 items, which it overflows (dropped: fill sweeps)."""
+    if region == "small":
+        monkeypatch.setattr(fast, "FILL_REGION", 1 << 11)
+    elif region == "overflow":
+        monkeypatch.setattr(fast, "FILL_REGION", 1 << 11)
+        monkeypatch.setattr(fast, "FILL_REGION_CAP", 64)
     rng = np.random.default_rng(5)
     d = 1 << 16
     cases = [structures.make(name, d, seed=3, dtype=dtype) for name in STRUCTS]
@@ -328,6 +337,7 @@ def test_compiled_fill_window_and_candidate_walk_equal_reference(dtype):
                     assert_same(_select(g, c, variant, budget=frac * total, impl="fast"), ref)
     grew = {k: fast.STATS[k] - before[k] for k in before}
     assert grew["fill_window"] > 0 and grew["fill_sweep"] > 0 and grew["fallback"] == 0
+    assert (grew["fill_region"] > 0) == (region == "small")
 
 
 @given(costs=st.lists(st.sampled_from([0.05, 0.1, 0.3, 0.7, 1.3, 2.9]), min_size=1, max_size=14),
@@ -425,8 +435,8 @@ def test_key_order_sum_with_phases_is_the_reference_cumsum(case, kind):
 @pytest.mark.skipif("numba" not in KERNELS_UNDER_TEST, reason="the compiled engine needs numba")
 @pytest.mark.parametrize("name", STRUCTS)
 def test_threaded_sweeps_equal_reference(name, monkeypatch):
-    """The compiled sweeps on two threads (split, histogram, fill candidates, phase sums: each chunk
-    into its own part of the buffers, moved together after; safe's single item taken from the split)
+    """The compiled sweeps on two threads (split with fill's region, histogram, fill candidates: each
+    chunk into its own part of the buffers, moved together after; safe's single item from the split)
     give the reference's masks, values and energies, at an odd d (unequal chunks). Oracle:
     impl="reference"; also the one-thread run, which must agree with it."""
     from solvers import _kernels
@@ -435,6 +445,7 @@ def test_threaded_sweeps_equal_reference(name, monkeypatch):
         pytest.skip("numba has one thread here (NUMBA_NUM_THREADS=1)")
     monkeypatch.setattr(fast, "THREADS_MIN_ITEMS", 1)
     monkeypatch.setattr(fast, "PHASE_MIN", 1)
+    monkeypatch.setattr(fast, "FILL_REGION", 1 << 11)  # fill's region below the band, from both chunks
     d = (1 << 16) + 7
     g, c = structures.make(name, d, seed=2, dtype=np.float32)
     total = float(c.astype(np.float64).sum())
@@ -462,3 +473,70 @@ def test_threaded_sweeps_equal_reference(name, monkeypatch):
     assert ref.kept == 1 and ref.mask_numpy()[100]
     with use_kernel("numba"):
         assert_same(cwmp_mask(g2, c2, budget=1000.0, greedy="safe", impl="fast"), ref)
+
+
+@pytest.mark.skipif("numba" not in KERNELS_UNDER_TEST, reason="the compiled engine needs numba")
+@pytest.mark.parametrize("nt", [2, 3, 5])
+@pytest.mark.parametrize("cap", [1 << 14, 40])
+def test_threaded_split_kernel_equals_serial(nt, cap):
+    """_kernels._split_par on nt chunks writes what the serial _split writes: the mask, the sure
+    items and the band in index order, the least costs below T_lo and T_lo2, safe's single item,
+    and fill's region (T_lo2 < key ≤ T_lo) or its overflow (−1) at a capacity it exceeds.
+    Oracle: the serial kernel (itself checked against the reference by every mask test)."""
+    from solvers import _kernels
+
+    kern = _kernels.get()
+    rng = np.random.default_rng(nt + cap)
+    n = 50_001
+    g = rng.standard_t(3, n).astype(np.float32)
+    c = rng.lognormal(0, 2, n).astype(np.float32)
+    g[rng.integers(0, n, 50)] = 0.0  # ineligible: g² = 0
+    B = 0.05 * float(c.astype(np.float64).sum())
+    key = g.astype(np.float64) ** 2 / c
+    T_hi, T_lo, T_lo2 = (float(np.quantile(key, q)) for q in (0.9, 0.85, 0.7))
+
+    def run(par):
+        bufs = [np.empty(n, np.bool_), np.empty(n, np.int64), np.empty(n, np.float32), np.empty(n, np.float32),
+                np.empty(n, np.int64), np.empty(n, np.float64), np.empty(n, np.float64), np.empty(5)]
+        reg = [np.empty(cap * nt, np.int64), np.empty(cap * nt, np.float64), np.empty(cap * nt, np.float64)]
+        head = (g, c, True, 0, True, B, T_hi, T_lo, *bufs)
+        r = kern.split_par(*head, T_lo2, *reg, nt) if par else kern.split(*head, 0, T_lo2, *[x[:cap * nt] for x in reg])
+        ns, nb, bad = (int(x) for x in r)
+        nr = int(bufs[7][4])
+        return (ns, nb, bad, bufs[0], *[b[:ns] for b in bufs[1:4]], *[b[:nb] for b in bufs[4:7]],
+                bufs[7][[0, 1, 2, 3]], nr, *([x[:nr] for x in reg] if nr >= 0 else []))
+
+    a, b = run(True), run(False)
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert np.array_equal(x, y)
+    n_region = int(np.count_nonzero((key > T_lo2) & (key <= T_lo) & (g != 0)))
+    assert a[11] == (n_region if cap >= n_region else -1)  # 40 per chunk: overflows, on both paths
+
+
+@pytest.mark.skipif("numba" not in KERNELS_UNDER_TEST, reason="the compiled engine needs numba")
+@pytest.mark.parametrize("nt", [2, 3, 7])
+@pytest.mark.parametrize("with_c", [True, False])
+def test_threaded_merge_kernel_equals_serial(nt, with_c):
+    """_kernels._merge_par (the sure list cut in nt chunks, each with the additions of its index
+    range) writes the serial _merge's arrays entry for entry, with additions before the first, after
+    the last and between every chunk, and none at all. Oracle: the serial kernel."""
+    from solvers import _kernels
+
+    kern = _kernels.get()
+    rng = np.random.default_rng(nt)
+    for n_add in (0, 1, 997):
+        idx = rng.permutation(20_000)
+        a = np.sort(idx[:5000])
+        b = np.sort(np.concatenate([idx[5000:5000 + n_add], [] if n_add == 0 else [idx.max() + 1]])).astype(np.int64)
+        a_g, a_c = rng.standard_normal(len(a)).astype(np.float32), rng.random(len(a)).astype(np.float32)
+        b_g, b_c = rng.standard_normal(len(b)), rng.random(len(b))
+        outs = []
+        for par in (True, False):
+            m = len(a) + len(b)
+            out_v, out_c = np.full(m, np.nan), np.full(m if with_c else 1, np.nan)
+            args = (a, a_g, a_c, b, b_g, b_c, with_c, out_v, out_c)
+            kern.merge_par(*args, nt) if par else kern.merge(*args)
+            outs.append((out_v, out_c))
+        assert np.array_equal(outs[0][0], outs[1][0]) and not np.isnan(outs[0][0]).any()
+        assert np.array_equal(outs[0][1], outs[1][1], equal_nan=True)
