@@ -32,12 +32,23 @@ KIND_CODE = {"l2": KIND_L2, "paper": KIND_PAPER, "abs": KIND_ABS}
 
 _body: Any = None  # the jitted _split_body (bound by _Compiled: _split calls it as a global)
 _bucket_inl: Any = None  # the jitted _bucket, inlined (bound by _Compiled)
+_key_inl: Any = None  # the jitted _key_of, inlined (bound by _Compiled)
 _split_inl: Any = None  # the jitted _split, _hist, _fill that the threaded wrappers call per chunk
 _hist_inl: Any = None
 _fill_inl: Any = None
 _merge_inl: Any = None
 prange: Any = range  # numba.prange once numba is imported (by _Compiled)
 _STATE: dict[str, Any] = {}  # "kernels": the compiled namespace, or None when numba is absent
+
+
+def _key_of(gi, ci, kind):
+    """The reference's key of one item from float64 g and c: g²/c (KIND_L2), |g|/c (KIND_PAPER),
+    |g| (KIND_ABS); inlined into every sweep (a literal kind there drops the other branches)."""
+    if kind == 0:
+        return (gi * gi) / ci
+    if kind == 1:
+        return abs(gi) / ci
+    return abs(gi)
 
 
 def _split_body(g, c, has_c, kind, budget_mode, region, B, T_hi, T_lo, mask, sure_idx, sure_g, sure_c,
@@ -64,12 +75,7 @@ def _split_body(g, c, has_c, kind, budget_mode, region, B, T_hi, T_lo, mask, sur
         gi = np.float64(gr)
         v = gi * gi
         ci = np.float64(cr) if has_c else 1.0
-        if kind == 0:
-            key = v / ci
-        elif kind == 1:
-            key = abs(gi) / ci
-        else:
-            key = abs(gi)
+        key = _key_inl(gi, ci, kind)
         # v < inf is False for inf and NaN, ci > 0 for NaN; key < inf catches an overflow
         bad += 0 if ((v < inf) & (ci > 0.0) & (ci < inf) & (key < inf)) else 1
         if budget_mode:
@@ -224,12 +230,7 @@ def _hist(g, c, kind, B, lo, hi, base, shift, nbk, cnt, cost):
         gi = np.float64(g[i])
         v = gi * gi
         ci = np.float64(c[i])
-        if kind == 0:
-            key = v / ci
-        elif kind == 1:
-            key = abs(gi) / ci
-        else:
-            key = abs(gi)
+        key = _key_inl(gi, ci, kind)
         if (v == 0.0) | (ci > B) | (key < lo):
             j = 0
         elif key >= hi:
@@ -274,12 +275,7 @@ def _fill(g, c, kind, B, khi, b, chi, out_idx, out_key, out_c, off):
         ci = np.float64(c[i])
         gi = np.float64(g[i])
         v = gi * gi
-        if kind == 0:
-            key = v / ci
-        elif kind == 1:
-            key = abs(gi) / ci
-        else:
-            key = abs(gi)
+        key = _key_inl(gi, ci, kind)
         ok = (ci <= chi) & (ci <= B) & (v != 0.0) & ((key < khi) | ((key == khi) & (i > b)))
         out_idx[m] = i + off
         out_key[m] = key
@@ -302,12 +298,7 @@ def _pack_keys(g, c, kind, p, key, w):
     for j in range(g.shape[0]):
         gi = np.float64(g[j])
         ci = np.float64(c[j])
-        if kind == 0:
-            k = (gi * gi) / ci
-        elif kind == 1:
-            k = abs(gi) / ci
-        else:
-            k = abs(gi)
+        k = _key_inl(gi, ci, kind)
         key[j] = k
         w[j] = ci
         f[0] = np.float32(k)  # a key above float32's range becomes inf: still monotone
@@ -333,12 +324,7 @@ def _phase_hist(g, c, kind, base, shift, nbk, cnt, cost):
     for i in range(g.shape[0]):
         gi = np.float64(g[i])
         ci = np.float64(c[i])
-        if kind == 0:
-            key = (gi * gi) / ci
-        elif kind == 1:
-            key = abs(gi) / ci
-        else:
-            key = abs(gi)
+        key = _key_inl(gi, ci, kind)
         t = _bucket_inl(key, kb, ib, base, shift, nbk)
         cnt[t] += 1
         cost[t] += ci
@@ -360,12 +346,7 @@ def _phase_split(g, c, kind, base, shift, nbk, scale, L, p, key, w):
     for i in range(g.shape[0]):
         gi = np.float64(g[i])
         ci = np.float64(c[i])
-        if kind == 0:
-            k = (gi * gi) / ci
-        elif kind == 1:
-            k = abs(gi) / ci
-        else:
-            k = abs(gi)
+        k = _key_inl(gi, ci, kind)
         t = _bucket_inl(k, kb, ib, base, shift, nbk)
         sc = scale[t]
         if sc > 0.0:
@@ -564,8 +545,9 @@ class _Compiled:
         # error_model="numpy": x / 0 is IEEE inf/nan (no ZeroDivisionError, no test per division)
         opts = dict(nogil=True, boundscheck=False, error_model="numpy")
         jit = numba.njit(cache=True, **opts)
-        global _body, _bucket_inl, _split_inl, _hist_inl, _fill_inl, _merge_inl, prange
+        global _body, _key_inl, _bucket_inl, _split_inl, _hist_inl, _fill_inl, _merge_inl, prange
         prange = numba.prange
+        _key_inl = numba.njit(inline="always", **opts)(_key_of)
         _body = numba.njit(inline="always", **opts)(_split_body)
         _bucket_inl = numba.njit(inline="always", **opts)(_bucket)
         _split_inl = numba.njit(**opts)(_split)
