@@ -310,7 +310,8 @@ def format_markdown(rows: list[dict], runs: list[dict], partial: list[str], pres
         for r in paired:
             er = r["energy_ratio"]
             me = r["d_acc_matched_energy"]
-            mes = f"{_pm(me, 100)} (n={r['matched_energy_seeds']})" if me else "-"
+            n_me = r["matched_energy_seeds"]  # _pm already says "n = 1" for a single seed
+            mes = (_pm(me, 100) + (f" (n={n_me})" if n_me > 1 else "")) if me else "-"
             mep = _pm(r.get("d_acc_matched_energy_pchip"), 100)
             lines.append(
                 f"| {r['method']} | {r['mode']} | {r['sparsity']:g} | {len(r['seeds'])} | {_pm(r['d_final_acc'], 100)} "

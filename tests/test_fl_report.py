@@ -292,3 +292,17 @@ def test_equal_accuracy_saving_on_hand_made_pairs():
     assert e["seeds"] == [0, 1] and e["saving"] == [pytest.approx(0.4), None] and e["n_reached"] == 1
     assert e["saving_mean"] == pytest.approx(0.4) and e["saving_ci95"] is None  # one seed never got there
     assert "| cwmp-l2 | 0.1 | 0,1 | +40.0, - |" in report.format_retained([], [e])
+
+
+def test_matched_energy_with_one_seed_says_n_once(tmp_path):
+    """One seed inside Top-K's energy range: the cell is the interpolated gap with '(n = 1, no spread)',
+    not followed by a second '(n=1)'. Hand computation: Top-K at total energy 2 J (acc 0.50) and 4 J
+    (0.60); CWMP ends at 2√2 J, halfway in log energy, so Top-K there is 0.55 and CWMP's 0.58 is
+    +3.00 points."""
+    runs = [_full(_run("topk", "count", 0.1, 0, [0.4, 0.50], [1.0, 1.0])),
+            _full(_run("topk", "count", 0.2, 0, [0.4, 0.60], [2.0, 2.0])),
+            _full(_run("cwmp-l2", "budget", 0.1, 0, [0.4, 0.58], [math.sqrt(2.0), math.sqrt(2.0)]))]
+    _write(tmp_path, runs, "p")
+    md, _ = report.write_summary(tmp_path, "p")
+    row = next(line for line in md.splitlines() if line.startswith("| cwmp-l2 | budget | 0.1 | 1 |"))
+    assert "| +3.00 (n = 1, no spread) |" in row and "(n=1)" not in row
