@@ -40,6 +40,15 @@ same method, iteratively, carrying the reference's `left` as a certified
 interval (exact when the sums are). `safe` compares with the single most
 valuable fitting item exactly as the reference does.
 
+The compiled engine (solvers/_kernels.py, numba; issue 15) fuses each pass into
+one sweep that forms the exact keys itself, and adds: the split also keeps fill's
+*region* (the ~FILL_REGION items right below the band), so fill's walk rarely
+needs a sweep of its own; when `left` must be formed bit for bit, the prefix is
+not sorted whole (_key_order_sum: inside one binade of the running sum, costs
+that are an even number of its ulps commute with every other addition, so only
+the rest is sorted); and the sweeps run on torch's thread count
+(kernel_threads), with outputs in index order whatever the threads.
+
 Backends: numpy arrays and CPU torch tensors run on numpy (a CPU tensor is a
 zero-copy view; the mask comes back as a torch tensor sharing that memory);
 CUDA tensors run on torch ops on the device (float64 keys, only the small band
