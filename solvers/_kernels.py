@@ -37,6 +37,7 @@ _split_inl: Any = None  # the jitted _split, _hist, _fill that the threaded wrap
 _hist_inl: Any = None
 _fill_inl: Any = None
 _merge_inl: Any = None
+_join_inl: Any = None
 prange: Any = range  # numba.prange once numba is imported (by _Compiled)
 _STATE: dict[str, Any] = {}  # "kernels": the compiled namespace, or None when numba is absent
 
@@ -448,32 +449,16 @@ def _split_par(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, su
         ns[t], nb[t], bad[t] = r
         for q in range(5):
             lows[t, q] = lw[q]
-    ks = ns[0]
-    kb = nb[0]
-    for t in range(1, nt):
-        a = n * t // nt
-        for r in range(ns[t]):
-            sure_idx[ks + r] = sure_idx[a + r]
-            sure_g[ks + r] = sure_g[a + r]
-            sure_c[ks + r] = sure_c[a + r]
-        for r in range(nb[t]):
-            band_idx[kb + r] = band_idx[a + r]
-            band_key[kb + r] = band_key[a + r]
-            band_c[kb + r] = band_c[a + r]
-        ks += ns[t]
-        kb += nb[t]
+    starts = np.empty(nt, dtype=np.int64)
+    for t in range(nt):
+        starts[t] = n * t // nt
+    ks = _join_inl(sure_idx, sure_g, sure_c, starts, ns)
+    kb = _join_inl(band_idx, band_key, band_c, starts, nb)
     low[0] = lows[:, 0].min()
     low[3] = lows[:, 3].min()
-    kr = 0
-    for t in range(nt):  # the region's parts moved together; −1 if one overflowed
-        if lows[t, 4] < 0 or kr < 0:
-            kr = -1
-            continue
-        for r in range(int(lows[t, 4])):
-            reg_idx[kr + r] = reg_idx[t * rc + r]
-            reg_key[kr + r] = reg_key[t * rc + r]
-            reg_c[kr + r] = reg_c[t * rc + r]
-        kr += int(lows[t, 4])
+    kr = -1  # the region's parts moved together; −1 if one overflowed
+    if lows[:, 4].min() >= 0:
+        kr = _join_inl(reg_idx, reg_key, reg_c, np.arange(nt) * rc, lows[:, 4].astype(np.int64))
     low[4] = kr
     low[1] = -1.0
     low[2] = 0.0
@@ -482,6 +467,22 @@ def _split_par(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, su
             low[1] = lows[t, 1]
             low[2] = lows[t, 2]
     return ks, kb, bad.sum()
+
+
+def _join_parts(x, y, z, starts, counts):
+    """Move the parts of three parallel buffers together: part t (counts[t] entries from starts[t],
+    starts ascending, starts[0] = 0, each part within its own chunk) follows part t − 1.
+    Returns the total. In place: a part only moves to lower positions, copied in ascending order."""
+    k = 0
+    for t in range(starts.shape[0]):
+        s = starts[t]
+        if s != k:
+            for r in range(counts[t]):
+                x[k + r] = x[s + r]
+                y[k + r] = y[s + r]
+                z[k + r] = z[s + r]
+        k += counts[t]
+    return k
 
 
 def _hist_par(g, c, kind, B, lo, hi, base, shift, nbk, cnt, cost, nt):
@@ -506,14 +507,10 @@ def _fill_par(g, c, kind, B, khi, b, chi, out_idx, out_key, out_c, nt):
     for t in prange(nt):
         a, e = n * t // nt, n * (t + 1) // nt
         m[t] = _fill_inl(g[a:e], c[a:e], kind, B, khi, b - a, chi, out_idx[a:e], out_key[a:e], out_c[a:e], a)
-    k = m[0]
-    for t in range(1, nt):
-        a = n * t // nt
-        for r in range(m[t]):
-            out_idx[k + r] = out_idx[a + r]
-            out_key[k + r] = out_key[a + r]
-            out_c[k + r] = out_c[a + r]
-        k += m[t]
+    starts = np.empty(nt, dtype=np.int64)
+    for t in range(nt):
+        starts[t] = n * t // nt
+    k = _join_inl(out_idx, out_key, out_c, starts, m)
     return k
 
 
@@ -545,7 +542,7 @@ class _Compiled:
         # error_model="numpy": x / 0 is IEEE inf/nan (no ZeroDivisionError, no test per division)
         opts = dict(nogil=True, boundscheck=False, error_model="numpy")
         jit = numba.njit(cache=True, **opts)
-        global _body, _key_inl, _bucket_inl, _split_inl, _hist_inl, _fill_inl, _merge_inl, prange
+        global _body, _key_inl, _bucket_inl, _split_inl, _hist_inl, _fill_inl, _merge_inl, _join_inl, prange
         prange = numba.prange
         _key_inl = numba.njit(inline="always", **opts)(_key_of)
         _body = numba.njit(inline="always", **opts)(_split_body)
@@ -554,6 +551,7 @@ class _Compiled:
         _hist_inl = numba.njit(**opts)(_hist)
         _fill_inl = numba.njit(**opts)(_fill)
         _merge_inl = numba.njit(**opts)(_merge)
+        _join_inl = numba.njit(inline="always", **opts)(_join_parts)
         par = numba.njit(cache=True, parallel=True, **opts)
         self.split_par = par(_split_par)
         self.hist_par = par(_hist_par)

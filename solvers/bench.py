@@ -280,8 +280,7 @@ def bench_selection(cfg: dict[str, Any], log: Callable[[str], None]) -> dict[str
     return {"records": records, "comparisons": comparisons, "targets": targets, "ratio_table": table,
             "engine": {"kernel_path": engine, "numba": _numba_version(), "fast_KERNEL": fast.KERNEL,
                        "torch_threads": torch.get_num_threads(),
-                       "kernel_threads": fast.kernel_threads(max(cfg["select_dims"][-1] if isinstance(
-                           cfg["select_dims"][-1], int) else 1 << 30, fast.THREADS_MIN_ITEMS)),
+                       "kernel_threads": fast.kernel_threads(fast.THREADS_MIN_ITEMS),
                        "kernel_threads_note": "compiled sweeps at d >= fast.THREADS_MIN_ITEMS; "
                                               "fast.kernel_threads: torch's thread count, capped by numba's"},
             "loadavg": {"start": list(load_start), "end": list(os.getloadavg()),
