@@ -1010,93 +1010,26 @@ class _ComboOutcome:
     stats: dict[str, Any]
 
 
-def _combo_solve(p: np.ndarray, w: np.ndarray, C: int, x0: np.ndarray | None, deadline: float | None,
-                 mem_max: int = COMBO_MEM_MAX) -> _ComboOutcome:
-    """combo's additions to minknap on an integer instance (Martello, Pisinger & Toth 1999).
+@dataclass(frozen=True)
+class _Multipliers:
+    """Exact multipliers λ = A/Q, μ = MQ/Q of the LP with the cardinality constraint."""
 
-    p, w: int64 profits and weights (1 ≤ w ≤ C, p ≥ 1, both < COMBO_INT_MAX); x0 an
-    incumbent (a feasible mask) or None. Every bound is exact integer arithmetic (or
-    float with a stated margin) and valid for whatever multipliers the searches return:
-    - capacity reduced to a multiple of gcd(w); bounds rounded down to a multiple of gcd(p);
-    - Dantzig's LP bound and the Martello–Toth bound U2 (branch on the break item);
-    - the cardinality bound: every solution has ≤ k_max items (the k_max lightest fit),
-      every improving one ≥ k_min (the k_min most valuable reach the target); the LP
-      with that constraint is solved in its Lagrangian dual (λ, μ): its value is that of
-      the surrogate relaxation Σ(w + S)x ≤ C + S·k at the best multiplier S = μ/λ;
-    - identical items are grouped and split in powers of two (bounded knapsack);
-    - reduced-cost fixing with (λ, μ): an item whose |p − λw − μ| exceeds the gap to the
-      target is fixed at its LP value; the others form the core, rebuilt (the DP
-      restarted) when a better incumbent halves it;
-    - minknap DP on the core from the surrogate break outward, in surrogate-ratio order
-      p/(w + S); states (W, P) on a Pareto front (dominance), each bounded by the
-      surrogate minknap bound and by the Lagrangian bound (U_card − D, D the reduced
-      costs of its decisions against the LP);
-    - pairing: the states are paired with the best single undecided item;
-    - histories: one uint64 of decisions per state, checkpoints every 64 levels (a state
-      is found again at a checkpoint by its weight, unique on the front).
-    Memory cap: `mem_max` bytes for the state arrays (40 bytes a state, double-buffered)
-    and the checkpoints (16 bytes a state); "memory_limit" when the next level would
-    pass it, "time_limit" at the deadline. The bound is then the largest Lagrangian
-    bound of a live state (never below z, never above the root bounds).
-    """
-    kern = _combo_kernels()
-    assert kern is not None
-    k_step, k_pair, k_fill = kern
-    t0 = time.perf_counter()
+    num: int  # Q · U_card: λC + μ·kq + Σ max(0, p − λw − μ), times Q, exactly
+    Q: int
+    A: int
+    MQ: int
+    kq: int  # the cardinality μ goes with: k_max when μ > 0 (Σx ≤ k_max), k_min when μ < 0 (Σx ≥ k_min)
+
+
+def _card_multipliers(p: np.ndarray, w: np.ndarray, C: int, k_min: int, k_max: int,
+                      deadline: float | None) -> _Multipliers:
+    """The LP with the cardinality constraint in its Lagrangian dual: golden-section search in λ
+    (the best μ for each λ is an order statistic), then exact rationals near the float λ.
+
+    Every (λ ≥ 0, μ) gives a valid bound, so the search may stop at the deadline; the candidate
+    with the least exact bound wins (convergents of λ and λ on a 2^s grid, Q small enough that no
+    sum overflows int64)."""
     n = len(p)
-    stats: dict[str, Any] = {"n": n}
-    gw = int(np.gcd.reduce(w))
-    gp = int(np.gcd.reduce(p))
-    C = (C // gw) * gw
-    stats.update(gcd_w=gw, gcd_p=gp, capacity_reduced=C)
-    ratio = p / w
-    order = np.lexsort((np.arange(n), -ratio))  # exact: p, w < 2^26 order exactly in float64
-    ps, ws = p[order], w[order]
-    cw = np.cumsum(ws)
-    b = int(np.searchsorted(cw, C, side="right"))  # break item (first that does not fit)
-    if x0 is None:
-        x_best = np.zeros(n, bool)
-        x_best[order[:b]] = True
-    else:
-        x_best = x0.copy()
-    z = _isum(p[x_best])
-    assert _isum(w[x_best]) <= C
-
-    def target(zv: int) -> int:
-        return gp * (zv // gp + 1)
-
-    def rnd(u: int) -> int:
-        return gp * (u // gp)
-
-    def done(status: str, bound: int, **kw: Any) -> _ComboOutcome:
-        stats.update(kw, seconds=time.perf_counter() - t0)
-        return _ComboOutcome(x_best, z, max(z, bound), status, stats)
-
-    if b >= n:
-        x_best = np.ones(n, bool)
-        z = _isum(p)
-        return done("optimal", z, solved_by="all fit")
-    # Dantzig and Martello–Toth bounds, exactly
-    U_lp = _lagrange_bound(ps, ws, C, int(ps[b]), int(ws[b]), 0, 0)
-    rest = np.ones(n, bool)
-    rest[b] = False
-    if b + 1 < n:
-        U_mt = _lagrange_bound(ps[rest], ws[rest], C, int(ps[b + 1]), int(ws[b + 1]), 0, 0)
-    else:
-        U_mt = _isum(ps[:b])
-    if b >= 1 and C >= ws[b]:
-        U_mt = max(U_mt, int(ps[b]) + _lagrange_bound(ps[rest], ws[rest], C - int(ws[b]), int(ps[b - 1]),
-                                                      int(ws[b - 1]), 0, 0))
-    U = rnd(min(U_lp, U_mt))
-    stats.update(U_lp=U_lp, U_mt=U_mt)
-    # cardinality bounds
-    k_max = int(np.searchsorted(np.cumsum(np.sort(w)), C, side="right"))
-    psd = np.cumsum(np.sort(p)[::-1])
-    k = int(np.searchsorted(psd, target(z), side="left"))
-    if z >= U or k >= n or k + 1 > k_max:
-        return done("optimal", z, solved_by="root bounds")
-    k_min = k + 1
-    # the LP with the cardinality constraint: golden-section search of its dual in λ
 
     def mu_of(a: np.ndarray) -> tuple[Any, int]:
         """The best μ for reduced profits a = p − λw: an order statistic of a (same dtype)."""
@@ -1131,8 +1064,6 @@ def _combo_solve(p: np.ndarray, w: np.ndarray, C: int, x0: np.ndarray | None, de
             x2 = lo + phi * (hi - lo)
             f2 = dual(x2)
     lam = (lo + hi) / 2
-    # exact multipliers λ = A/Q, μ = MQ/Q: convergents of λ and λ on a 2^s grid, Q small enough
-    # that no sum overflows; the candidate with the least exact bound wins
     big = max(int(p.max()), int(math.ceil(lam + 1)) * int(w.max()))
     s = max(0, min(30, 60 - big.bit_length() - max(1, n.bit_length())))
     cands = {(int(round(lam * (1 << s))), 1 << s)}
@@ -1141,7 +1072,7 @@ def _combo_solve(p: np.ndarray, w: np.ndarray, C: int, x0: np.ndarray | None, de
         if den <= 1 << s:
             f = fr.limit_denominator(den)
             cands.add((f.numerator, f.denominator))
-    best: tuple[int, int, int, int, int] | None = None
+    best: _Multipliers | None = None
     for A, Q in sorted(cands):
         if A < 0:
             continue
@@ -1149,220 +1080,357 @@ def _combo_solve(p: np.ndarray, w: np.ndarray, C: int, x0: np.ndarray | None, de
         muq, kq = mu_of(aQ_)
         MQ = int(muq)  # μ ≥ 0 goes with Σx ≤ k_max, μ < 0 with Σx ≥ k_min (improving solutions)
         num = A * C + MQ * kq + _isum(np.maximum(aQ_ - MQ, 0))
-        if best is None or num * best[1] < best[0] * Q:
-            best = (num, Q, A, MQ, kq)
+        if best is None or num * best.Q < best.num * Q:
+            best = _Multipliers(num, Q, A, MQ, kq)
     assert best is not None
-    num2, Q, A, MQ, kq = best
-    U = rnd(min(U, num2 // Q))
-    stats.update(U_card=num2 // Q, U=U, k_min=k_min, k_max=k_max, lam=A / Q, mu=MQ / Q)
-    if z >= U:
-        return done("optimal", z, solved_by="root bounds")
-    # identical items: bounded-knapsack groups in powers of two
-    inv, first, grp, mult = _binary_split(p, w)
-    sp, sw = p[first][grp] * mult, w[first][grp] * mult
-    ns = len(sp)
-    rc = mult * (Q * p[first][grp] - A * w[first][grp] - MQ)
-    xstar = rc > 0
-    absrc = np.abs(rc)
-    S = MQ / A if A > 0 else 0.0
-    if S != 0.0 and not bool(np.all(w[first] + S > 0)):
-        S = 0.0  # the surrogate weights must stay positive for the ratio order
-    swS = sw + S * mult
-    rho = sp / swS
-    sorder = np.lexsort((np.arange(ns), -(sp / sw), -rho))  # surrogate ratio, ties by the plain ratio
-    pos = np.empty(ns, np.int64)
-    pos[sorder] = np.arange(ns)
-    Cs = C + S * kq
-    stats.update(items_split=ns, surrogate_S=S)
-    mk = True
-    members = np.argsort(inv, kind="stable")  # original items, grouped
-    gstart = np.concatenate(([0], np.cumsum(np.bincount(inv, minlength=len(first)))))
-    def to_items(xsel: np.ndarray) -> np.ndarray:
+    return best
+
+
+class _SplitItems:
+    """Identical items split in powers of two (bounded-knapsack groups), in the multipliers' terms:
+    reduced costs, LP values, the surrogate weights w + S·mult (S = μ/λ) and their ratio order."""
+
+    def __init__(self, p: np.ndarray, w: np.ndarray, C: int, mu: _Multipliers):
+        self.n = len(p)
+        inv, first, self.grp, self.mult = _binary_split(p, w)
+        self.n_groups = len(first)
+        self.sp, self.sw = p[first][self.grp] * self.mult, w[first][self.grp] * self.mult
+        rc = self.mult * (mu.Q * p[first][self.grp] - mu.A * w[first][self.grp] - mu.MQ)
+        self.xstar = rc > 0  # the item's LP value with the multipliers
+        self.absrc = np.abs(rc)  # what deviating from it costs, in Q units
+        S = mu.MQ / mu.A if mu.A > 0 else 0.0
+        if S != 0.0 and not bool(np.all(w[first] + S > 0)):
+            S = 0.0  # the surrogate weights must stay positive for the ratio order
+        self.S = S
+        self.swS = self.sw + S * self.mult
+        self.rho = self.sp / self.swS
+        ns = len(self.sp)
+        # surrogate ratio, ties by the plain ratio
+        self.sorder = np.lexsort((np.arange(ns), -(self.sp / self.sw), -self.rho))
+        self.Cs = C + S * mu.kq
+        self.members = np.argsort(inv, kind="stable")  # original items, grouped
+        self.gstart = np.concatenate(([0], np.cumsum(np.bincount(inv, minlength=self.n_groups))))
+
+    def to_items(self, xsel: np.ndarray) -> np.ndarray:
         """Split-item selection → a mask over the original items (that many copies per group)."""
-        cnt = np.bincount(grp[xsel], weights=mult[xsel], minlength=len(first)).astype(np.int64)
-        x = np.zeros(n, bool)
+        cnt = np.bincount(self.grp[xsel], weights=self.mult[xsel], minlength=self.n_groups).astype(np.int64)
+        x = np.zeros(self.n, bool)
         for g_ in np.flatnonzero(cnt):
-            x[members[gstart[g_]:gstart[g_] + cnt[g_]]] = True
+            x[self.members[self.gstart[g_]:self.gstart[g_] + cnt[g_]]] = True
         return x
 
+
+@dataclass
+class _ComboPass:
+    """One DP pass over a core: what it found and why it stopped."""
+
+    z: int
+    x: np.ndarray | None  # the better solution found (split-item mask), None if none
+    status: str  # "optimal" (the front emptied or every item was decided), or the limit reached
+    recore: bool  # stopped to restart on the core a better incumbent shrank
+    live_ub: int  # the largest Lagrangian bound of a live state (when stopped by a limit)
+    core_n: int
+    states_peak: int
+    levels: int
+    pair_hits: int
+
+
+def _combo_pass(it: _SplitItems, mu: _Multipliers, C: int, z: int, U: int, gp: int, deadline: float | None,
+                mem_max: int) -> _ComboPass:
+    """minknap's DP on the core of the split items (|reduced cost| ≤ the gap to the target),
+    from the surrogate break outward, with pairing and history checkpoints (see _combo_solve)."""
+    k_step, k_pair, _ = _combo_kernels()  # type: ignore[misc]
+    sp, sw, swS, mult, absrc = it.sp, it.sw, it.swS, it.mult, it.absrc
+    ns = len(sp)
+    Q, num2, kq, S = mu.Q, mu.num, mu.kq, it.S
+    T = gp * (z // gp + 1)
+    core = absrc <= mu.num - Q * T
+    core_n = int(core.sum())
+    cidx = it.sorder[core[it.sorder]]  # core items in surrogate order
+    base = it.xstar & ~core
+    room = it.Cs - float(np.sum(swS[base]))
+    ccw = np.cumsum(swS[cidx])
+    cb = int(np.searchsorted(ccw, room, side="right"))
+    base[cidx[:cb]] = True
+    left = cidx[:cb][::-1]  # base 1: removed nearest-the-break first
+    right = cidx[cb:]  # base 0: added nearest-the-break first
+    dev = base != it.xstar  # there the base disagrees with the LP: keeping it costs |rc|
+    # ratio bounds of what is undecided: max over the right tail, min over the left tail
+    rho = it.rho
+    rmax = np.maximum.accumulate(rho[right][::-1])[::-1] * (1 + 1e-15) if len(right) else rho[:0]
+    lmin = np.minimum.accumulate(rho[left][::-1])[::-1] * (1 - 1e-15) if len(left) else rho[:0]
+    W0, P0, K0 = _isum(sw[base]), _isum(sp[base]), _isum(mult[base])
+    cap0 = 1024
+    bufs = [np.empty(cap0, np.int64) for _ in range(4)] + [np.empty(cap0, np.uint64)]
+    outs = [np.empty(2 * cap0, np.int64) for _ in range(4)] + [np.empty(2 * cap0, np.uint64)]
+    Wc, Pc, Dc, Kc, Mc = bufs
+    Wc[0], Pc[0], Dc[0], Kc[0], Mc[0] = W0, P0, 0, K0, 0
+    m = 1
+    lev_item: list[int] = [-1]
+    checkpoints: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    ck_bytes = 0
+    inc: tuple[int, int, int, int] | None = None  # (level, bits, W, extra item or -1)
+    if W0 <= C and P0 > z:
+        z, inc = P0, (0, 0, W0, -1)
+    nl = nr = 0
+    level = 0
+    und = np.ones(ns, bool)
+    last_pair = -PAIR_EVERY
+    pair_every = PAIR_EVERY
+    recore = False
+    status = "optimal"
+    states_peak = 1
+    pair_hits = 0
+    while True:
+        if z >= U:
+            break
+        T = gp * (z // gp + 1)
+        Dcap = min(num2 - Q * T, _I62)
+        if Dcap < 0 or m == 0:
+            break
+        if 2 * core_n > 3 * int((absrc <= Dcap).sum()) and level > 0 and z > 0:
+            recore = True  # the better incumbent shrinks the core by a third: restart on it
+            break
+        if deadline is not None and time.perf_counter() > deadline:
+            status = "time_limit"
+            break
+        if level - last_pair >= pair_every:  # pairing: incumbents from one undecided item
+            last_pair = level
+            pair_every *= 2  # back off while pairing finds nothing (it costs m log n)
+            bv, bs, bi = _combo_pairing(k_pair, Wc, Pc, m, C, sp, sw, und & ~base, und & base, z)
+            if bs >= 0 and bv > z:
+                z = int(bv)
+                bits = int(Mc[bs])
+                if level in checkpoints:  # the bits were reset after the checkpoint: take them back
+                    cw_, cm_ = checkpoints[level]
+                    bits = int(cm_[int(np.searchsorted(cw_, Wc[bs]))])
+                inc = (level, bits, int(Wc[bs]), int(bi))
+                pair_hits += 1
+                pair_every = PAIR_EVERY
+                continue
+        go_right = (level % 2 == 0 and nr < len(right)) or nl >= len(left)
+        if go_right:
+            if nr >= len(right):
+                break  # every core item decided: the states are complete solutions
+            j = int(right[nr])
+            nr += 1
+            dw, dp, dk = int(sw[j]), int(sp[j]), int(mult[j])
+        else:
+            j = int(left[nl])
+            nl += 1
+            dw, dp, dk = -int(sw[j]), -int(sp[j]), -int(mult[j])
+        und[j] = False
+        dkeep = int(absrc[j]) if dev[j] else 0
+        dflip = 0 if dev[j] else int(absrc[j])
+        has_r, has_l = nr < len(right), nl < len(left)
+        rho_r = float(rmax[nr]) if has_r else 0.0
+        rho_l = float(lmin[nl]) if has_l else 0.0
+        # MT: the next item on each side and the ratio bound of the rest beyond it
+        pr_ = float(sp[right[nr]]) if has_r else 0.0
+        wr_ = float(swS[right[nr]]) if has_r else 0.0
+        rho_r2 = float(rmax[nr + 1]) if nr + 1 < len(right) else 0.0
+        pl_ = float(sp[left[nl]]) if has_l else 0.0
+        wl_ = float(swS[left[nl]]) if has_l else 0.0
+        has_l2 = nl + 1 < len(left)
+        rho_l2 = float(lmin[nl + 1]) if has_l2 else 0.0
+        use_mk = not (has_r and has_l and rho_l < rho_r)  # (never, unless floats tie oddly)
+        if 2 * m > len(outs[0]):
+            if STATE_BYTES * 4 * m * 2 + ck_bytes > mem_max:
+                status = "memory_limit"
+                break
+            outs = [np.empty(4 * m, np.int64) for _ in range(4)] + [np.empty(4 * m, np.uint64)]
+        level += 1
+        lev_item.append(j)
+        bit = np.uint64(1) << np.uint64((level - 1) % CHECKPOINT)
+        oW, oP, oD, oK, oM = outs
+        m = int(k_step(Wc, Pc, Dc, Kc, Mc, m, dw, dp, dk, dkeep, dflip, bit, oW, oP, oD, oK, oM, Dcap, C,
+                       T, S, kq, rho_r, rho_l, has_r, has_l, use_mk, pr_, wr_, rho_r2, pl_, wl_, rho_l2,
+                       has_l2))
+        outs, bufs = bufs, outs
+        Wc, Pc, Dc, Kc, Mc = bufs
+        states_peak = max(states_peak, m)
+        if m:
+            q = int(np.searchsorted(Wc[:m], C, side="right")) - 1
+            if q >= 0 and Pc[q] > z:
+                z = int(Pc[q])
+                inc = (level, int(Mc[q]), int(Wc[q]), -1)
+        if level % CHECKPOINT == 0 and m:
+            if ck_bytes + 16 * m + STATE_BYTES * 3 * m > mem_max:
+                status = "memory_limit"
+                break
+            checkpoints[level] = (Wc[:m].copy(), Mc[:m].copy())
+            ck_bytes += 16 * m
+            Mc[:m] = 0
+    live_ub = z
+    if status != "optimal" and m:
+        live_ub = max(z, int(((num2 - Dc[:m]) // Q).max()))
+    x = None if inc is None else _combo_rebuild(inc, base, sw, lev_item, checkpoints)
+    return _ComboPass(z, x, status, recore, live_ub, core_n, states_peak, level, pair_hits)
+
+
+def _combo_pairing(k_pair: Any, Wc: np.ndarray, Pc: np.ndarray, m: int, C: int, sp: np.ndarray,
+                   sw: np.ndarray, add: np.ndarray, rem: np.ndarray, z: int) -> tuple[int, int, int]:
+    """Pair each of the m states with the best single undecided item (`add`: may be added, `rem`:
+    may be removed): (value, state, item) of the best pairing; value ≤ z when none beats z."""
+    ai = np.flatnonzero(add)
+    ai = ai[np.argsort(sw[ai], kind="stable")]
+    ri = np.flatnonzero(rem)
+    ri = ri[np.argsort(sw[ri], kind="stable")]
+    addP = np.maximum.accumulate(sp[ai]) if len(ai) else sp[:0]
+    addI = ai[_argmax_prefix(sp[ai])] if len(ai) else ai
+    remP = np.minimum.accumulate(sp[ri][::-1])[::-1] if len(ri) else sp[:0]
+    remI = ri[_argmin_suffix(sp[ri])] if len(ri) else ri
+    bv, bs, bi, _ = k_pair(Wc, Pc, m, C, sw[ai], addP, addI.astype(np.int64), sw[ri], remP,
+                           remI.astype(np.int64), z)
+    return bv, bs, bi
+
+
+def _combo_rebuild(inc: tuple[int, int, int, int], base: np.ndarray, sw: np.ndarray, lev_item: list[int],
+                   checkpoints: dict[int, tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The incumbent's split-item mask from its decision bits: walk back checkpoint by checkpoint,
+    finding the ancestor at each by its weight (unique on the front)."""
+    L, bits, Wst, extra = inc
+    xs = base.copy()
+    flips: list[int] = []
+    while L > 0:
+        L0 = CHECKPOINT * ((L - 1) // CHECKPOINT)
+        for lv in range(L0 + 1, L + 1):
+            if (bits >> ((lv - 1) % CHECKPOINT)) & 1:
+                jj = lev_item[lv]
+                flips.append(jj)
+                Wst -= -int(sw[jj]) if base[jj] else int(sw[jj])
+        if L0 == 0:
+            break
+        cw_, cm_ = checkpoints[L0]
+        qi = int(np.searchsorted(cw_, Wst))
+        if not (qi < len(cw_) and cw_[qi] == Wst):  # pragma: no cover - exact integer bookkeeping
+            raise AssertionError("combo: a state's ancestor is missing from its checkpoint")
+        bits, L = int(cm_[qi]), L0
+    fl = np.array(flips, dtype=np.int64)
+    xs[fl] = ~xs[fl]
+    if extra >= 0:
+        xs[extra] = ~xs[extra]
+    return xs
+
+
+def _combo_solve(p: np.ndarray, w: np.ndarray, C: int, x0: np.ndarray | None, deadline: float | None,
+                 mem_max: int = COMBO_MEM_MAX) -> _ComboOutcome:
+    """combo's additions to minknap on an integer instance (Martello, Pisinger & Toth 1999).
+
+    p, w: int64 profits and weights (1 ≤ w ≤ C, p ≥ 1, both < COMBO_INT_MAX); x0 an
+    incumbent (a feasible mask) or None. Every bound is exact integer arithmetic (or
+    float with a stated margin) and valid for whatever multipliers the searches return:
+    - capacity reduced to a multiple of gcd(w); bounds rounded down to a multiple of gcd(p);
+    - Dantzig's LP bound and the Martello–Toth bound U2 (branch on the break item);
+    - the cardinality bound: every solution has ≤ k_max items (the k_max lightest fit),
+      every improving one ≥ k_min (the k_min most valuable reach the target); the LP
+      with that constraint is solved in its Lagrangian dual (λ, μ) (`_card_multipliers`):
+      its value is that of the surrogate relaxation Σ(w + S)x ≤ C + S·k at S = μ/λ;
+    - identical items are grouped and split in powers of two (bounded knapsack, `_SplitItems`);
+    - reduced-cost fixing with (λ, μ): an item whose |p − λw − μ| exceeds the gap to the
+      target is fixed at its LP value; the others form the core, rebuilt (the DP
+      restarted) when a better incumbent shrinks it by a third;
+    - minknap DP on the core from the surrogate break outward, in surrogate-ratio order
+      p/(w + S) (`_combo_pass`); states (W, P) on a Pareto front (dominance), each bounded
+      by the surrogate minknap bound and by the Lagrangian bound (U_card − D, D the reduced
+      costs of its decisions against the LP);
+    - pairing: the states are paired with the best single undecided item;
+    - histories: one uint64 of decisions per state, checkpoints every 64 levels (a state
+      is found again at a checkpoint by its weight, unique on the front; `_combo_rebuild`).
+    Memory cap: `mem_max` bytes for the state arrays (40 bytes a state, double-buffered)
+    and the checkpoints (16 bytes a state); "memory_limit" when the next level would
+    pass it, "time_limit" at the deadline. The bound is then the largest Lagrangian
+    bound of a live state (never below z, never above the root bounds).
+    """
+    assert _combo_kernels() is not None
+    k_fill = _combo_kernels()[2]  # type: ignore[index]
+    t0 = time.perf_counter()
+    n = len(p)
+    stats: dict[str, Any] = {"n": n}
+    gw = int(np.gcd.reduce(w))
+    gp = int(np.gcd.reduce(p))
+    C = (C // gw) * gw
+    stats.update(gcd_w=gw, gcd_p=gp, capacity_reduced=C)
+    ratio = p / w
+    order = np.lexsort((np.arange(n), -ratio))  # exact: p, w < 2^26 order exactly in float64
+    ps, ws = p[order], w[order]
+    cw = np.cumsum(ws)
+    b = int(np.searchsorted(cw, C, side="right"))  # break item (first that does not fit)
+    if x0 is None:
+        x_best = np.zeros(n, bool)
+        x_best[order[:b]] = True
+    else:
+        x_best = x0.copy()
+    z = _isum(p[x_best])
+    assert _isum(w[x_best]) <= C
+
+    def done(status: str, bound: int, **kw: Any) -> _ComboOutcome:
+        stats.update(kw, seconds=time.perf_counter() - t0)
+        return _ComboOutcome(x_best, z, max(z, bound), status, stats)
+
+    if b >= n:
+        x_best = np.ones(n, bool)
+        z = _isum(p)
+        return done("optimal", z, solved_by="all fit")
+    # Dantzig and Martello–Toth bounds, exactly
+    U_lp = _lagrange_bound(ps, ws, C, int(ps[b]), int(ws[b]), 0, 0)
+    rest = np.ones(n, bool)
+    rest[b] = False
+    if b + 1 < n:
+        U_mt = _lagrange_bound(ps[rest], ws[rest], C, int(ps[b + 1]), int(ws[b + 1]), 0, 0)
+    else:
+        U_mt = _isum(ps[:b])
+    if b >= 1 and C >= ws[b]:
+        U_mt = max(U_mt, int(ps[b]) + _lagrange_bound(ps[rest], ws[rest], C - int(ws[b]), int(ps[b - 1]),
+                                                      int(ws[b - 1]), 0, 0))
+    U = gp * (min(U_lp, U_mt) // gp)
+    stats.update(U_lp=U_lp, U_mt=U_mt)
+    # cardinality bounds
+    k_max = int(np.searchsorted(np.cumsum(np.sort(w)), C, side="right"))
+    psd = np.cumsum(np.sort(p)[::-1])
+    k = int(np.searchsorted(psd, gp * (z // gp + 1), side="left"))
+    if z >= U or k >= n or k + 1 > k_max:
+        return done("optimal", z, solved_by="root bounds")
+    k_min = k + 1
+    mu = _card_multipliers(p, w, C, k_min, k_max, deadline)
+    U = gp * (min(U, mu.num // mu.Q) // gp)
+    stats.update(U_card=mu.num // mu.Q, U=U, k_min=k_min, k_max=k_max, lam=mu.A / mu.Q, mu=mu.MQ / mu.Q)
+    if z >= U:
+        return done("optimal", z, solved_by="root bounds")
+    it = _SplitItems(p, w, C, mu)
+    stats.update(items_split=len(it.sp), surrogate_S=it.S)
     # greedy fill in the surrogate order: with the cardinality bound in play it lands near U_card
-    xf = np.zeros(ns, bool)
-    k_fill(sw[sorder], C, xf)
-    xs_fill = np.zeros(ns, bool)
-    xs_fill[sorder] = xf
-    if _isum(sp[xs_fill]) > z:
-        x_best = to_items(xs_fill)
+    xf = np.zeros(len(it.sp), bool)
+    k_fill(it.sw[it.sorder], C, xf)
+    xs_fill = np.zeros(len(it.sp), bool)
+    xs_fill[it.sorder] = xf
+    if _isum(it.sp[xs_fill]) > z:
+        x_best = it.to_items(xs_fill)
         z = _isum(p[x_best])
         stats["fill"] = z
-
-    states_peak = 1
-    levels_total = 0
-    restarts = 0
-    pair_hits = 0
+    states_peak, levels_total, restarts, pair_hits, core_n = 1, 0, 0, 0, 0
     status = "optimal"
     live_ub = z
     while True:  # one pass per core (restarted when a better incumbent shrinks it)
-        T = target(z)
-        gapQ = num2 - Q * T
-        if gapQ < 0 or z >= U:
+        if mu.num - mu.Q * gp * (z // gp + 1) < 0 or z >= U:
             break
-        core = absrc <= gapQ
-        core_n = int(core.sum())
-        cidx = sorder[core[sorder]]  # core items in surrogate order
-        base = xstar & ~core
-        room = Cs - float(np.sum(swS[base]))
-        ccw = np.cumsum(swS[cidx])
-        cb = int(np.searchsorted(ccw, room, side="right"))
-        base[cidx[:cb]] = True
-        left = cidx[:cb][::-1]  # base 1: removed nearest-the-break first
-        right = cidx[cb:]  # base 0: added nearest-the-break first
-        dev = base != xstar  # there the base disagrees with the LP: keeping it costs |rc|
-        # ratio bounds of what is undecided: max over the right tail, min over the left tail
-        rmax = np.maximum.accumulate(rho[right][::-1])[::-1] * (1 + 1e-15) if len(right) else rho[:0]
-        lmin = np.minimum.accumulate(rho[left][::-1])[::-1] * (1 - 1e-15) if len(left) else rho[:0]
-        W0, P0, K0 = _isum(sw[base]), _isum(sp[base]), _isum(mult[base])
-        cap0 = 1024
-        bufs = [np.empty(cap0, np.int64) for _ in range(4)] + [np.empty(cap0, np.uint64)]
-        outs = [np.empty(2 * cap0, np.int64) for _ in range(4)] + [np.empty(2 * cap0, np.uint64)]
-        Wc, Pc, Dc, Kc, Mc = bufs
-        Wc[0], Pc[0], Dc[0], Kc[0], Mc[0] = W0, P0, 0, K0, 0
-        m = 1
-        lev_item: list[int] = [-1]
-        checkpoints: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        ck_bytes = 0
-        inc: tuple[int, int, int, int] | None = None  # (level, bits, W, extra item or -1)
-        if W0 <= C and P0 > z:
-            z, inc = P0, (0, 0, W0, -1)
-        nl = nr = 0
-        level = 0
-        und = np.ones(ns, bool)
-        last_pair = -PAIR_EVERY
-        pair_every = PAIR_EVERY
-        recore = False
-        while True:
-            if z >= U:
-                break
-            T = target(z)
-            Dcap = min(num2 - Q * T, _I62)
-            if Dcap < 0 or m == 0:
-                break
-            if 2 * core_n > 3 * int((absrc <= Dcap).sum()) and level > 0 and z > 0 and not recore:
-                recore = True  # the better incumbent shrinks the core by a third: restart on it
-                break
-            if deadline is not None and time.perf_counter() > deadline:
-                status = "time_limit"
-                break
-            if level - last_pair >= pair_every:  # pairing: incumbents from one undecided item
-                last_pair = level
-                pair_every *= 2  # back off while pairing finds nothing (it costs m log n)
-                ai = np.flatnonzero(und & ~base)
-                ai = ai[np.argsort(sw[ai], kind="stable")]
-                ri = np.flatnonzero(und & base)
-                ri = ri[np.argsort(sw[ri], kind="stable")]
-                addP = np.maximum.accumulate(sp[ai]) if len(ai) else sp[:0]
-                addI = ai[_argmax_prefix(sp[ai])] if len(ai) else ai
-                remP = np.minimum.accumulate(sp[ri][::-1])[::-1] if len(ri) else sp[:0]
-                remI = ri[_argmin_suffix(sp[ri])] if len(ri) else ri
-                bv, bs, bi, sg = k_pair(Wc, Pc, m, C, sw[ai], addP, addI.astype(np.int64), sw[ri], remP,
-                                        remI.astype(np.int64), z)
-                if bs >= 0 and bv > z:
-                    z = int(bv)
-                    bits = int(Mc[bs])
-                    if level in checkpoints:  # the bits were reset after the checkpoint: take them back
-                        cw_, cm_ = checkpoints[level]
-                        bits = int(cm_[int(np.searchsorted(cw_, Wc[bs]))])
-                    inc = (level, bits, int(Wc[bs]), int(bi))
-                    pair_hits += 1
-                    pair_every = PAIR_EVERY
-                    continue
-            go_right = (level % 2 == 0 and nr < len(right)) or nl >= len(left)
-            if go_right:
-                if nr >= len(right):
-                    break  # every core item decided: the states are complete solutions
-                j = int(right[nr])
-                nr += 1
-                dw, dp, dk = int(sw[j]), int(sp[j]), int(mult[j])
-            else:
-                j = int(left[nl])
-                nl += 1
-                dw, dp, dk = -int(sw[j]), -int(sp[j]), -int(mult[j])
-            und[j] = False
-            dkeep = int(absrc[j]) if dev[j] else 0
-            dflip = 0 if dev[j] else int(absrc[j])
-            has_r, has_l = nr < len(right), nl < len(left)
-            rho_r = float(rmax[nr]) if has_r else 0.0
-            rho_l = float(lmin[nl]) if has_l else 0.0
-            # MT: the next item on each side and the ratio bound of the rest beyond it
-            pr_ = float(sp[right[nr]]) if has_r else 0.0
-            wr_ = float(swS[right[nr]]) if has_r else 0.0
-            rho_r2 = float(rmax[nr + 1]) if nr + 1 < len(right) else 0.0
-            pl_ = float(sp[left[nl]]) if has_l else 0.0
-            wl_ = float(swS[left[nl]]) if has_l else 0.0
-            has_l2 = nl + 1 < len(left)
-            rho_l2 = float(lmin[nl + 1]) if has_l2 else 0.0
-            use_mk = mk and not (has_r and has_l and rho_l < rho_r)  # (never, unless floats tie oddly)
-            if 2 * m > len(outs[0]):
-                if STATE_BYTES * 4 * m * 2 + ck_bytes > mem_max:
-                    status = "memory_limit"
-                    break
-                outs = [np.empty(4 * m, np.int64) for _ in range(4)] + [np.empty(4 * m, np.uint64)]
-            level += 1
-            lev_item.append(j)
-            bit = np.uint64(1) << np.uint64((level - 1) % CHECKPOINT)
-            oW, oP, oD, oK, oM = outs
-            m = int(k_step(Wc, Pc, Dc, Kc, Mc, m, dw, dp, dk, dkeep, dflip, bit, oW, oP, oD, oK, oM, Dcap, C,
-                           T, S, kq, rho_r, rho_l, has_r, has_l, use_mk, pr_, wr_, rho_r2, pl_, wl_, rho_l2,
-                           has_l2))
-            outs, bufs = bufs, outs
-            Wc, Pc, Dc, Kc, Mc = bufs
-            states_peak = max(states_peak, m)
-            if m:
-                q = int(np.searchsorted(Wc[:m], C, side="right")) - 1
-                if q >= 0 and Pc[q] > z:
-                    z = int(Pc[q])
-                    inc = (level, int(Mc[q]), int(Wc[q]), -1)
-            if level % CHECKPOINT == 0 and m:
-                if ck_bytes + 16 * m + STATE_BYTES * 3 * m > mem_max:
-                    status = "memory_limit"
-                    break
-                checkpoints[level] = (Wc[:m].copy(), Mc[:m].copy())
-                ck_bytes += 16 * m
-                Mc[:m] = 0
-        levels_total += level
-        if status != "optimal" and m:
-            live_ub = max(z, int(((num2 - Dc[:m]) // Q).max()))
-        if inc is not None:  # the DP found a better solution: rebuild it from the histories
-            L, bits, Wst, extra = inc
-            xs = base.copy()
-            flips: list[int] = []
-            while L > 0:
-                L0 = CHECKPOINT * ((L - 1) // CHECKPOINT)
-                for lv in range(L0 + 1, L + 1):
-                    if (bits >> ((lv - 1) % CHECKPOINT)) & 1:
-                        jj = lev_item[lv]
-                        flips.append(jj)
-                        Wst -= -int(sw[jj]) if base[jj] else int(sw[jj])
-                if L0 == 0:
-                    break
-                cw_, cm_ = checkpoints[L0]
-                qi = int(np.searchsorted(cw_, Wst))
-                if not (qi < len(cw_) and cw_[qi] == Wst):  # pragma: no cover - exact integer bookkeeping
-                    raise AssertionError("combo: a state's ancestor is missing from its checkpoint")
-                bits, L = int(cm_[qi]), L0
-            fl = np.array(flips, dtype=np.int64)
-            xs[fl] = ~xs[fl]
-            if extra >= 0:
-                xs[extra] = ~xs[extra]
-            x_new = to_items(xs)
-            if _isum(p[x_new]) != z or _isum(w[x_new]) > C:  # pragma: no cover - every step is exact
+        ps_ = _combo_pass(it, mu, C, z, U, gp, deadline, mem_max)
+        states_peak = max(states_peak, ps_.states_peak)
+        levels_total += ps_.levels
+        pair_hits += ps_.pair_hits
+        core_n = ps_.core_n
+        status, live_ub = ps_.status, ps_.live_ub
+        if ps_.x is not None:  # the DP found a better solution: check it against the original items
+            x_new = it.to_items(ps_.x)
+            if _isum(p[x_new]) != ps_.z or _isum(w[x_new]) > C:  # pragma: no cover - every step is exact
                 raise AssertionError("combo: the rebuilt solution differs from the DP's incumbent")
             x_best = x_new
-        del bufs, outs, checkpoints
-        if not recore:
+        z = ps_.z
+        if not ps_.recore:
             break
         restarts += 1
     stats.update(states_max=states_peak, levels=levels_total, restarts=restarts, pair_hits=pair_hits,
-                 core=core_n if "core_n" in dir() else 0, peak_state_bytes=STATE_BYTES * 3 * states_peak)
+                 core=core_n, peak_state_bytes=STATE_BYTES * 3 * states_peak)
     if status == "optimal":
         return done("optimal", z)
     return done(status, min(U, live_ub))
