@@ -22,7 +22,9 @@ repeat's time and their median. Writes (atomically) three files, under
                   correlated, spanner(2, 10), profit ceiling(3) and circle(2/3) at n = 1e4,
                   1e5 and R = 1e4, 1e6, capacity 30 %, seed 0; core (each solve in a fresh
                   process: its wall time, status, states at peak and peak RSS) beside
-                  OR-Tools and CVXPY + HiGHS, each with its time limit
+                  OR-Tools, CVXPY + HiGHS and, where installed (bash scripts/mt2_env.sh),
+                  Martello-Toth MT2 through mknapsack in its own interpreter, each with its
+                  time limit
 
 JSON schema (all three files; figure 5 plots `records`: median_s against d, log-log,
 one line per method):
@@ -66,13 +68,15 @@ METHODS
              mip_rel_gap 0), greedy_fast (cwmp_mask, for scale), lp_dantzig
   classes:   core, torch_topk, cwmp_fast, and (small d) ortools, cvxpy_highs
   exact-hard: core (records carry extra.states_max, extra.peak_rss_bytes, extra.solver,
-             extra.R), ortools, cvxpy_highs (extra.time_limit_s)
+             extra.R), ortools, cvxpy_highs, mt2 (extra.time_limit_s; status "skipped: ..."
+             when mknapsack is not installed or the data overflow MT2's 32-bit integers)
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import json
 import math
 import time
 from pathlib import Path
@@ -538,6 +542,54 @@ def _hard_core_child(family: str, n: int, R: int, frac: float, seed: int, time_l
             "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
 
 
+MT2_INT_MAX = 2 ** 31  # MT2's Fortran INTEGERs are 32-bit: the capacity and the profit sums must stay below
+
+
+def _mt2_python() -> str | None:
+    """The interpreter that has mknapsack: $CWMP_MT2_PYTHON, else .venv-mt2 (scripts/mt2_env.sh), else None."""
+    import os
+
+    env = os.environ.get("CWMP_MT2_PYTHON")
+    if env:
+        return env
+    local = Path(__file__).resolve().parents[1] / ".venv-mt2" / "bin" / "python"
+    return str(local) if local.exists() else None
+
+
+def _mt2(p: np.ndarray, w: np.ndarray, C: int, time_limit: float, python: str | None) -> dict[str, Any]:
+    """MT2 (exact mode) in a child interpreter of its own (solvers/_mt2_child.py), killed at time_limit.
+
+    Returns status "optimal" (MT2 proves what it returns), "time_limit", "skipped: ..." (not
+    installed, or 32-bit overflow: not started) or "error: ..." with the child's last line."""
+    import subprocess
+    import tempfile
+
+    if python is None:
+        return {"status": "skipped: mknapsack not installed (bash scripts/mt2_env.sh)"}
+    psum = int(np.sum(p, dtype=object)) if len(p) else 0
+    if C >= MT2_INT_MAX or psum >= MT2_INT_MAX:
+        return {"status": f"skipped: int32 overflow (capacity {C}, sum of profits {psum}, MT2's limit 2^31 - 1)"}
+    child = Path(__file__).with_name("_mt2_child.py")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "instance.npz"
+        np.savez(path, p=np.asarray(p, np.int64), w=np.asarray(w, np.int64), C=np.int64(C))
+        t0 = time.perf_counter()
+        try:
+            out = subprocess.run([python, str(child), str(path)], capture_output=True, text=True,
+                                 timeout=time_limit)
+        except subprocess.TimeoutExpired:  # subprocess.run kills the child
+            return {"seconds": time.perf_counter() - t0, "status": "time_limit", "proven_optimal": False}
+    lines = out.stdout.strip().splitlines()
+    if out.returncode != 0 or not lines:
+        last = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"status": f"error: exit {out.returncode}: {last[:200]}"}
+    r = json.loads(lines[-1])
+    feasible = r["weight"] <= C
+    return {"seconds": float(r["seconds"]), "status": "optimal" if feasible else "error: infeasible answer",
+            "proven_optimal": feasible, "value": int(r["value"]), "feasible": feasible,
+            "mknapsack": r.get("mknapsack")}
+
+
 def bench_exact_hard(cfg: dict[str, Any], log: Callable[[str], None]) -> dict[str, Any]:
     """Issue 18's 24 hard instances: core in a fresh process each, then OR-Tools and HiGHS."""
     import multiprocessing as mp
@@ -549,8 +601,9 @@ def bench_exact_hard(cfg: dict[str, Any], log: Callable[[str], None]) -> dict[st
 
     records: list[dict[str, Any]] = []
     comparisons: list[dict[str, Any]] = []
+    mt2_python = _mt2_python()
     table = [f"{'family':<28} {'n':>7} {'R':>8} {'core s':>8} {'proven':>6} {'states':>9} {'RSS GB':>6} "
-             f"{'OR-Tools':>16} {'HiGHS':>16}"]
+             f"{'OR-Tools':>16} {'HiGHS':>16} {'MT2':>16}"]
     for family in cfg["hard_families"]:
         for n in cfg["hard_dims"]:
             for R in cfg["hard_ranges"]:
@@ -575,30 +628,37 @@ def bench_exact_hard(cfg: dict[str, Any], log: Callable[[str], None]) -> dict[st
                 rh = _record(n, "cvxpy_highs", [tc], sparsity=frac, family=family, status=mr.status,
                              proven_optimal=mr.proven_optimal, value=float(round(mr.value)), bound=mr.bound,
                              extra={"R": R, "time_limit_s": tl})
+                mt = _mt2(pi.p, pi.w, pi.capacity, tl, mt2_python)
+                rm = _record(n, "mt2", [mt["seconds"]] if "seconds" in mt else [], sparsity=frac, family=family,
+                             status=mt["status"], proven_optimal=mt.get("proven_optimal"), value=mt.get("value"),
+                             extra={"R": R, "time_limit_s": tl, "mknapsack": mt.get("mknapsack"),
+                                    "note": "Martello-Toth MT2, exact mode, own interpreter (numpy < 2)"})
                 load_after = os.getloadavg()
-                records.extend([rc, ro, rh])
+                records.extend([rc, ro, rh, rm])
                 checks: dict[str, Any] = {"core_feasible": ch["feasible"]}
-                for name, r in (("ortools", ro), ("cvxpy_highs", rh)):
+                for name, r in (("ortools", ro), ("cvxpy_highs", rh), ("mt2", rm)):
                     if r["value"] is not None:
                         checks[f"{name}_value_minus_core"] = float(r["value"]) - ch["value"]
                         if r["proven_optimal"] and ch["proven_optimal"]:
                             checks[f"{name}_same_value"] = float(r["value"]) == ch["value"]
                 comparisons.append({"d": n, "sparsity": frac, "family": family, "R": R,
                                     "ratios": {k: _ratio(r, rc) for k, r in (("ortools/core", ro),
-                                                                             ("cvxpy_highs/core", rh))},
-                                    "lower_bound": [f"{k}/core" for k, r in (("ortools", ro), ("cvxpy_highs", rh))
-                                                    if not r["proven_optimal"]],
+                                                                             ("cvxpy_highs/core", rh),
+                                                                             ("mt2/core", rm))},
+                                    "lower_bound": [f"{k}/core" for k, r in (("ortools", ro), ("cvxpy_highs", rh),
+                                                                             ("mt2", rm))
+                                                    if r["seconds"] and not r["proven_optimal"]],
                                     "checks": checks, "loadavg_before": list(load_before),
                                     "loadavg_after": list(load_after)})
 
                 def cell(r: dict[str, Any]) -> str:
                     if not r["seconds"]:
-                        return str(r["status"])[:16]
+                        return str(r["status"]).removeprefix("skipped: ")[:16]
                     return f"{r['seconds'][0]:.1f}s {'opt' if r['proven_optimal'] else r['status'][:8]}"
 
                 line = (f"{family:<28} {n:>7} {R:>8} {ch['seconds']:>8.2f} {str(ch['proven_optimal']):>6} "
                         f"{str(ch['states_max']):>9} {ch['peak_rss_bytes'] / 2 ** 30:>6.2f} {cell(ro):>16} "
-                        f"{cell(rh):>16}")
+                        f"{cell(rh):>16} {cell(rm):>16}")
                 table.append(line)
                 log(f"exact-hard {line} (load {load_before[0]:.2f}->{load_after[0]:.2f})")
     text = "\n".join(table)

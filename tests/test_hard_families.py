@@ -218,7 +218,7 @@ def test_bench_exact_hard_records_every_method(tmp_path):
                hard_core_time_limit=20.0, hard_time_limit=2.0, hard_time_limit_1e5=2.0)
     out = bench.bench_exact_hard(cfg, lambda msg: None)
     methods = [r["method"] for r in out["records"]]
-    assert methods == ["core", "ortools", "cvxpy_highs"]
+    assert methods == ["core", "ortools", "cvxpy_highs", "mt2"]
     core_rec = out["records"][0]
     assert core_rec["proven_optimal"] and core_rec["extra"]["feasible"]
     assert core_rec["extra"]["peak_rss_bytes"] > 0 and core_rec["extra"]["states_max"] >= 1
@@ -226,3 +226,53 @@ def test_bench_exact_hard_records_every_method(tmp_path):
     assert core_rec["value"] == dp_optimum(pi.p, pi.w, pi.capacity)
     assert [t["name"] for t in out["targets"]] == ["hard_families_proven", "hard_families_goal"]
     assert out["targets"][0]["met"]
+    mt2 = out["records"][3]
+    if bench._mt2_python() is None:
+        assert mt2["status"].startswith("skipped: mknapsack not installed") and mt2["seconds"] == []
+    else:  # installed (scripts/mt2_env.sh): MT2 proves the same optimum
+        assert mt2["status"] == "optimal" and mt2["value"] == core_rec["value"]
+
+
+def _stub_python(tmp_path, body: str) -> str:
+    """A stand-in for the MT2 interpreter: a shell script called as `python child.py instance.npz`."""
+    path = tmp_path / "python"
+    path.write_text("#!/usr/bin/env bash\n" + body + "\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_mt2_wrapper_statuses(tmp_path):
+    """_mt2: not installed and 32-bit overflow are skipped without starting a process (the
+    interpreter given does not exist); a child past the limit is killed (time_limit, not proven); an
+    answer is checked against the capacity (feasible: optimal, else an error, never proven)."""
+    from solvers import bench
+
+    p, w = np.array([5, 4, 3], np.int64), np.array([3, 2, 2], np.int64)
+    assert bench._mt2(p, w, 4, 5.0, None)["status"].startswith("skipped: mknapsack not installed")
+    for C, pp in ((2 ** 31, p), (4, np.array([2 ** 30, 2 ** 30, 1], np.int64))):
+        r = bench._mt2(pp, w, C, 5.0, str(tmp_path / "missing-python"))
+        assert r["status"].startswith("skipped: int32 overflow"), r
+    t0 = time.perf_counter()
+    r = bench._mt2(p, w, 4, 0.5, _stub_python(tmp_path, "sleep 30"))
+    assert r["status"] == "time_limit" and r["proven_optimal"] is False and time.perf_counter() - t0 < 10
+    ok = _stub_python(tmp_path, """echo '{"seconds": 0.25, "value": 7, "weight": 4, "capacity": 4}'""")
+    r = bench._mt2(p, w, 4, 5.0, ok)
+    assert (r["status"], r["proven_optimal"], r["value"], r["seconds"]) == ("optimal", True, 7, 0.25)
+    bad = _stub_python(tmp_path, """echo '{"seconds": 0.25, "value": 9, "weight": 5, "capacity": 4}'""")
+    r = bench._mt2(p, w, 4, 5.0, bad)
+    assert r["status"] == "error: infeasible answer" and not r["proven_optimal"]
+    r = bench._mt2(p, w, 4, 5.0, _stub_python(tmp_path, "echo boom >&2; exit 3"))
+    assert r["status"] == "error: exit 3: boom"
+
+
+@pytest.mark.skipif(__import__("solvers.bench", fromlist=["_mt2_python"])._mt2_python() is None,
+                    reason="MT2 not installed (bash scripts/mt2_env.sh)")
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_mt2_matches_the_independent_dp(name):
+    """Where mknapsack is installed: MT2 (exact mode) in its own interpreter returns the DP's optimum.
+    (n = 60: at n = 120 MT2 already runs past 5 s on both spanner families.)"""
+    from solvers import bench
+
+    pi = hard_instance(name, 60, 1000, 2, 0.3)
+    r = bench._mt2(pi.p, pi.w, pi.capacity, 30.0, bench._mt2_python())
+    assert r["status"] == "optimal" and r["value"] == dp_optimum(pi.p, pi.w, pi.capacity), r
