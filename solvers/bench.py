@@ -523,8 +523,6 @@ def _exact_targets(comparisons, records, cfg) -> list[dict[str, Any]]:
 
 def _hard_core_child(family: str, n: int, R: int, frac: float, seed: int, time_limit: float) -> dict[str, Any]:
     """One core solve in this (fresh) process: time, status, states at peak, peak RSS."""
-    import resource
-
     from .core import _combo_kernels
     from .exact import solve_exact
     from .families import hard_instance
@@ -539,7 +537,23 @@ def _hard_core_child(family: str, n: int, R: int, frac: float, seed: int, time_l
             "feasible": bool(int(pi.w[m].sum()) <= pi.capacity),
             "states_max": res.extra.get("states_max"), "minknap_states_max": res.extra.get("minknap_states_max"),
             "combo": {k[6:]: v for k, v in res.extra.items() if k.startswith("combo_")},
-            "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+            "peak_rss_bytes": _peak_rss_bytes()}
+
+
+def _peak_rss_bytes() -> int:
+    """This process's peak RSS: VmHWM of /proc/self/status (Linux; the high-water mark of this
+    process's own memory map, new at exec). ru_maxrss is the fallback elsewhere: on Linux it is
+    inherited across fork and exec, so a spawned child would report its parent's peak."""
+    import resource
+
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # pragma: no cover
 
 
 MT2_INT_MAX = 2 ** 31  # MT2's Fortran INTEGERs are 32-bit: the capacity and the profit sums must stay below

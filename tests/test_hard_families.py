@@ -276,3 +276,20 @@ def test_mt2_matches_the_independent_dp(name):
     pi = hard_instance(name, 60, 1000, 2, 0.3)
     r = bench._mt2(pi.p, pi.w, pi.capacity, 30.0, bench._mt2_python())
     assert r["status"] == "optimal" and r["value"] == dp_optimum(pi.p, pi.w, pi.capacity), r
+
+
+def test_peak_rss_is_the_childs_own():
+    """The bench's core child reports its own peak RSS, not its parent's: a parent holding 300 MB
+    spawns a child whose peak stays far below (ru_maxrss, inherited across fork and exec on
+    Linux, reported the parent's peak for every child)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    from solvers import bench
+
+    held = np.ones(300 * 2 ** 20 // 8)
+    held += 1.0  # touch every page
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), max_tasks_per_child=1) as ex:
+        child = ex.submit(bench._peak_rss_bytes).result()
+    assert bench._peak_rss_bytes() >= held.nbytes
+    assert 0 < child < 200 * 2 ** 20, child
