@@ -249,8 +249,9 @@ def test_mt2_wrapper_statuses(tmp_path):
 
     p, w = np.array([5, 4, 3], np.int64), np.array([3, 2, 2], np.int64)
     assert bench._mt2(p, w, 4, 5.0, None)["status"].startswith("skipped: mknapsack not installed")
-    for C, pp in ((2 ** 31, p), (4, np.array([2 ** 30, 2 ** 30, 1], np.int64))):
-        r = bench._mt2(pp, w, C, 5.0, str(tmp_path / "missing-python"))
+    for C, pp, ww in ((2 ** 31, p, w), (4, np.array([2 ** 30, 2 ** 30, 1], np.int64), w),
+                      (4, np.array([2 ** 16, 1, 1], np.int64), np.array([2 ** 15, 1, 1], np.int64))):
+        r = bench._mt2(pp, ww, C, 5.0, str(tmp_path / "missing-python"))
         assert r["status"].startswith("skipped: int32 overflow"), r
     t0 = time.perf_counter()
     r = bench._mt2(p, w, 4, 0.5, _stub_python(tmp_path, "sleep 30"))
@@ -293,3 +294,40 @@ def test_peak_rss_is_the_childs_own():
         child = ex.submit(bench._peak_rss_bytes).result()
     assert bench._peak_rss_bytes() >= held.nbytes
     assert 0 < child < 200 * 2 ** 20, child
+
+
+def test_mt2_child_dies_with_the_bench(tmp_path):
+    """A bench killed mid-run takes its MT2 child with it (PR_SET_PDEATHSIG on Linux): the stub
+    interpreter, started by bench._mt2 in a process that is then killed, is gone within seconds."""
+    import os
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    pidfile = tmp_path / "pid"
+    stub = _stub_python(tmp_path, f"echo $$ > {pidfile}; exec sleep 60")
+    code = ("import numpy as np; from solvers import bench; "
+            f"bench._mt2(np.array([1]), np.array([1]), 1, 120.0, {stub!r})")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 30
+    while not (pidfile.exists() and pidfile.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    pid = int(pidfile.read_text())
+    proc.kill()
+    proc.wait(timeout=10)
+
+    def alive() -> bool:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                return not any(line.startswith("State:") and "Z" in line.split()[1] for line in f)
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    still = alive()
+    if still:
+        os.kill(pid, 9)
+    assert not still, "the MT2 child outlived the bench"
