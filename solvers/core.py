@@ -55,11 +55,14 @@ classical route (Dembo & Hammer 1980; Pisinger's expknap/minknap, 1995–97):
    (≥ value, ≤ the root bounds). combo needs numba (the optional extra [fast]):
    without it, integer instances stay on minknap as before (and the hard families
    stop at its limits). Measured on the issue's 24 instances (n = 1e4, 1e5; R = 1e4,
-   1e6; capacity 30 %; the 2-core machine at load ~2.5): 22 proven in 0.1–19 s
-   with peak RSS ≤ 0.6 GB; circle(2/3) at R = 1e6 is not (its LP bound with the
-   cardinality constraint stays ~2e5 above the best solution found, and the
-   front grows past 6e6 states): time_limit at n = 1e4, memory_limit at n = 1e5.
-   `cwmp bench --only exact-hard` measures them (results/bench/exact_hard.json).
+   1e6; capacity 30 %; each solve in a fresh process on the quiet 2-core machine,
+   `cwmp bench --only exact-hard` → results/bench/exact_hard.json): 23 proven in
+   0.09–36.7 s with peak RSS ≤ 1.07 GB. circle(2/3) at n = 1e5, R = 1e6 is not: its
+   profits are a concave function of the weight, so the LP (with or without the
+   cardinality constraint, even with Σx fixed) fills the last residual with a fraction
+   of an exchange that no whole items can make, and stays ~2.1e5 above the best
+   solution; the front passes 13 M states (those with |C − W| > the break weight:
+   more additions than removals or the reverse) and the solve stops at the memory cap.
 
 Arithmetic and tolerance (stated in ExactResult.extra):
 - Feasibility is exact: the returned mask satisfies Σ c ≤ B in exact real
