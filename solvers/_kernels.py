@@ -449,9 +449,7 @@ def _split_par(g, c, has_c, kind, budget_mode, B, T_hi, T_lo, mask, sure_idx, su
         ns[t], nb[t], bad[t] = r
         for q in range(5):
             lows[t, q] = lw[q]
-    starts = np.empty(nt, dtype=np.int64)
-    for t in range(nt):
-        starts[t] = n * t // nt
+    starts = np.arange(nt) * n // nt  # chunk t's first index, as the prange loop cut them
     ks = _join_inl(sure_idx, sure_g, sure_c, starts, ns)
     kb = _join_inl(band_idx, band_key, band_c, starts, nb)
     low[0] = lows[:, 0].min()
@@ -507,9 +505,7 @@ def _fill_par(g, c, kind, B, khi, b, chi, out_idx, out_key, out_c, nt):
     for t in prange(nt):
         a, e = n * t // nt, n * (t + 1) // nt
         m[t] = _fill_inl(g[a:e], c[a:e], kind, B, khi, b - a, chi, out_idx[a:e], out_key[a:e], out_c[a:e], a)
-    starts = np.empty(nt, dtype=np.int64)
-    for t in range(nt):
-        starts[t] = n * t // nt
+    starts = np.arange(nt) * n // nt  # chunk t's first index, as the prange loop cut them
     k = _join_inl(out_idx, out_key, out_c, starts, m)
     return k
 

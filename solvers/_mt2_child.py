@@ -9,7 +9,7 @@ it imports nothing from this project:
 
 It prints one JSON line: MT2's own seconds (the Fortran call, not the interpreter's start),
 the value and weight of its answer. MT2's integers are 32-bit: the caller does not start it
-when the capacity or the sum of the profits reaches 2^31 (`solvers.bench._mt2`).
+when the capacity, the sum of the profits or max p × max w reaches 2^31 (`solvers.bench._mt2`).
 """
 
 from __future__ import annotations

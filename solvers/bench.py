@@ -556,7 +556,7 @@ def _peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # pragma: no cover
 
 
-MT2_INT_MAX = 2 ** 31  # MT2's Fortran INTEGERs are 32-bit: the capacity and the profit sums must stay below
+MT2_INT_MAX = 2 ** 31  # MT2's Fortran INTEGERs are 32-bit: capacity, Σp and max p × max w must stay below
 
 
 def _mt2_python() -> str | None:

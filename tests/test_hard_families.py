@@ -19,6 +19,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
+from solvers import bench as bench_mod
 from solvers import core, solve_exact
 from solvers.families import (HARD_FAMILIES, PISINGER_FAMILIES, hard_instance, make_instance, pisinger)
 
@@ -266,8 +267,7 @@ def test_mt2_wrapper_statuses(tmp_path):
     assert r["status"] == "error: exit 3: boom"
 
 
-@pytest.mark.skipif(__import__("solvers.bench", fromlist=["_mt2_python"])._mt2_python() is None,
-                    reason="MT2 not installed (bash scripts/mt2_env.sh)")
+@pytest.mark.skipif(bench_mod._mt2_python() is None, reason="MT2 not installed (bash scripts/mt2_env.sh)")
 @pytest.mark.parametrize("name", ALL_NAMES)
 def test_mt2_matches_the_independent_dp(name):
     """Where mknapsack is installed: MT2 (exact mode) in its own interpreter returns the DP's optimum.
