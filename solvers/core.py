@@ -797,6 +797,9 @@ def _next_ratio(core: _Core, n_done: int, right: bool) -> float | None:
 # ----------------------------------------------------------------------------- combo (hard families)
 
 COMBO_MEM_MAX = 2_500_000_000  # bytes: the DP's state arrays (double-buffered) + its checkpoints
+SPLIT_STATES = 1_000_000  # live states at which the first DP pass stops to try the class split
+# (`_class_split`): 0.3 GB of state arrays, a second or two; above the peak (≤ 0.6 M states) of every
+# issue-18 instance the DP proves without the split
 ESCALATE_STATES = 20_000  # minknap hands an integer instance to the combo path beyond this many states
 COMBO_INT_MAX = 2 ** 26  # profits and weights below this: exact float ratios, int64 products and sums
 PAIR_EVERY = 16  # levels between pairings of the states with the undecided items (doubling while
@@ -1015,13 +1018,17 @@ class _ComboOutcome:
 
 @dataclass(frozen=True)
 class _Multipliers:
-    """Exact multipliers λ = A/Q, μ = MQ/Q of the LP with the cardinality constraint."""
+    """Exact multipliers λ = A/Q, μ = MQ/Q of the LP with the cardinality constraint, and ν = NQ/Q of
+    a class constraint on the items of weight ≥ tau (the class split, `_class_split`; ν = 0 without)."""
 
-    num: int  # Q · U_card: λC + μ·kq + Σ max(0, p − λw − μ), times Q, exactly
+    num: int  # Q · U: λC + μ·kq + ν·hq + Σ max(0, p − λw − μ − ν[w ≥ tau]), times Q, exactly
     Q: int
     A: int
     MQ: int
     kq: int  # the cardinality μ goes with: k_max when μ > 0 (Σx ≤ k_max), k_min when μ < 0 (Σx ≥ k_min)
+    NQ: int = 0  # ν·Q: ν ≥ 0 goes with Σ_{w ≥ tau} x ≤ hq, ν ≤ 0 with Σ_{w ≥ tau} x ≥ hq
+    hq: int = 0
+    tau: int = 0  # the class: items of weight ≥ tau
 
 
 def _card_multipliers(p: np.ndarray, w: np.ndarray, C: int, k_min: int, k_max: int,
@@ -1098,7 +1105,8 @@ class _SplitItems:
         inv, first, self.grp, self.mult = _binary_split(p, w)
         self.n_groups = len(first)
         self.sp, self.sw = p[first][self.grp] * self.mult, w[first][self.grp] * self.mult
-        rc = self.mult * (mu.Q * p[first][self.grp] - mu.A * w[first][self.grp] - mu.MQ)
+        wg = w[first][self.grp]
+        rc = self.mult * (mu.Q * p[first][self.grp] - mu.A * wg - mu.MQ - mu.NQ * (wg >= mu.tau))
         self.xstar = rc > 0  # the item's LP value with the multipliers
         self.absrc = np.abs(rc)  # what deviating from it costs, in Q units
         S = mu.MQ / mu.A if mu.A > 0 else 0.0
@@ -1411,17 +1419,48 @@ def _combo_solve(p: np.ndarray, w: np.ndarray, C: int, x0: np.ndarray | None, de
         x_best = it.to_items(xs_fill)
         z = _isum(p[x_best])
         stats["fill"] = z
-    states_peak, levels_total, restarts, pair_hits, core_n = 1, 0, 0, 0, 0
-    status = "optimal"
-    live_ub = z
-    while True:  # one pass per core (restarted when a better incumbent shrinks it)
+    tally = {"states_max": 1, "levels": 0, "restarts": 0, "pair_hits": 0, "core": 0}
+    first_mem = min(mem_max, SPLIT_STATES * 8 * STATE_BYTES)  # the first pass's cap: the split may follow
+    z, x_new, status, bound = _combo_run(p, w, it, mu, C, z, U, gp, deadline, first_mem, tally)
+    if x_new is not None:
+        x_best = x_new
+    if status == "memory_limit" and first_mem < mem_max:
+        split = _class_split(p, w, C, k_min, k_max, mu, z, gp, int(ws[b]) - (C - int(cw[b - 1]) if b else C))
+        if split is not None:
+            stats.update(split_tau=split.tau, split_h=split.h_star, split_U=[u for u, _ in split.branches])
+        if split is None or max(u for u, _ in split.branches) >= U:  # no better: the DP, uncapped
+            z, x_new, status, bound = _combo_run(p, w, it, mu, C, z, U, gp, deadline, mem_max, tally)
+            if x_new is not None:
+                x_best = x_new
+        else:
+            z, x_new, status, bound = _split_run(p, w, split, z, gp, deadline, mem_max, tally)
+            if x_new is not None:
+                x_best = x_new
+    if _isum(p[x_best]) != z or _isum(w[x_best]) > C:  # pragma: no cover - every step is exact
+        raise AssertionError("combo: the incumbent's value or weight is off")
+    stats.update(tally, peak_state_bytes=STATE_BYTES * 3 * tally["states_max"])
+    if status == "optimal":
+        return done("optimal", z)
+    return done(status, min(U, bound))
+
+
+def _combo_run(p: np.ndarray, w: np.ndarray, it: _SplitItems, mu: _Multipliers, C: int, z: int, U: int,
+               gp: int, deadline: float | None, mem_max: int,
+               tally: dict[str, int]) -> tuple[int, np.ndarray | None, str, int]:
+    """DP passes on the core of `it` (restarted when a better incumbent shrinks it by a third).
+
+    Returns (z, mask over p's items of the better solution found or None, status, bound): bound is
+    z when the status is "optimal", else the largest Lagrangian bound of a live state."""
+    x_best = None
+    status, live_ub = "optimal", z
+    while True:  # one pass per core
         if mu.num - mu.Q * gp * (z // gp + 1) < 0 or z >= U:
             break
         ps_ = _combo_pass(it, mu, C, z, U, gp, deadline, mem_max)
-        states_peak = max(states_peak, ps_.states_peak)
-        levels_total += ps_.levels
-        pair_hits += ps_.pair_hits
-        core_n = ps_.core_n
+        tally["states_max"] = max(tally["states_max"], ps_.states_peak)
+        tally["levels"] += ps_.levels
+        tally["pair_hits"] += ps_.pair_hits
+        tally["core"] = ps_.core_n
         status, live_ub = ps_.status, ps_.live_ub
         if ps_.x is not None:  # the DP found a better solution: check it against the original items
             x_new = it.to_items(ps_.x)
@@ -1431,12 +1470,161 @@ def _combo_solve(p: np.ndarray, w: np.ndarray, C: int, x0: np.ndarray | None, de
         z = ps_.z
         if not ps_.recore:
             break
-        restarts += 1
-    stats.update(states_max=states_peak, levels=levels_total, restarts=restarts, pair_hits=pair_hits,
-                 core=core_n, peak_state_bytes=STATE_BYTES * 3 * states_peak)
-    if status == "optimal":
-        return done("optimal", z)
-    return done(status, min(U, live_ub))
+        tally["restarts"] += 1
+    return z, x_best, status, (z if status == "optimal" else max(z, live_ub))
+
+
+@dataclass
+class _ClassSplit:
+    """The class split: every solution has either ≤ h or ≥ h + 1 items of weight ≥ tau (h = ⌊h*⌋, h*
+    that count in the LP optimum), and the LP of each side, with the cardinality constraint too, is
+    solved on the core left by reduced-cost fixing with the cardinality multipliers."""
+
+    idx: np.ndarray  # the core's items (the sub-instance the branches solve)
+    fixed_in: np.ndarray  # bool over all items: fixed at 1 outside the core
+    C: int  # capacity left to the core
+    off: int  # value of the items fixed in
+    tau: int
+    h_star: float  # the class count of the LP optimum (core plus fixed)
+    branches: list[tuple[int, _Multipliers]]  # (bound on the whole instance, multipliers on the core)
+
+
+def _class_split(p: np.ndarray, w: np.ndarray, C: int, k_min: int, k_max: int, mu: _Multipliers, z: int,
+                 gp: int, tau: int) -> _ClassSplit | None:
+    """Split on the number of items of weight ≥ tau; None when the LP optimum's count is integral or
+    the LP solver fails.
+
+    Why: the LP (and its cardinality version) can use the residual capacity r left after the
+    break by a fractional exchange priced at λ per unit, while an integer solution must take out
+    a whole item of weight ≥ tau = w_b − r to make room for the break item b. On the circle
+    family that integrality gap is the whole gap (issue 18). A count is an integer, so
+    Σ_{w ≥ tau} x ≤ ⌊h*⌋ or ≥ ⌊h*⌋ + 1 for every solution (a disjunctive cut, as combo's
+    cardinality bound is one on the whole count); each side's LP, with its extra multiplier ν,
+    prices the exchange as integral. HiGHS (highspy) solves the three LPs from a basis built
+    from the cardinality multipliers (warm-started: tenths of a second at 1e5 items); the duals
+    become exact rationals on a 2^s grid and each bound is recomputed exactly, so it is valid
+    whatever the LP solver's accuracy (any λ ≥ 0, μ, ν of the right signs give a bound)."""
+    T = gp * (z // gp + 1)
+    rc0 = mu.Q * p - mu.A * w - mu.MQ
+    core0 = np.abs(rc0) <= mu.num - mu.Q * T
+    fixed_in = (rc0 > 0) & ~core0
+    idx = np.flatnonzero(core0)
+    if len(idx) < 2:
+        return None
+    pc, wc = p[idx], w[idx]
+    Cs, off, nfin = C - _isum(w[fixed_in]), _isum(p[fixed_in]), int(fixed_in.sum())
+    kmax_s, kmin_s = k_max - nfin, max(0, k_min - nfin)
+    if Cs < 0 or kmax_s < kmin_s:
+        return None  # (no improving solution keeps every fixed item: the uncapped DP will say so)
+    heavy = wc >= tau
+    duals = _class_lp_duals(pc, wc, Cs, kmin_s, kmax_s, heavy, rc0[idx])
+    if duals is None:
+        return None
+    h_star, sides = duals
+    h1 = math.floor(h_star + 1e-9)
+    if abs(h_star - round(h_star)) <= 1e-9:
+        return None  # the LP optimum already has an integral count: no cut
+    branches = []
+    for (lam, dmu, nu), hq in zip(sides, (h1, h1 + 1)):
+        nu = max(nu, 0.0) if hq == h1 else min(nu, 0.0)  # ν ≥ 0 with ≤ h1, ν ≤ 0 with ≥ h1 + 1
+        lam = max(lam, 0.0)
+        big = max(int(pc.max()), int(math.ceil(lam + 1)) * int(wc.max()), int(abs(dmu)) + 1, int(abs(nu)) + 1)
+        sbits = max(0, min(30, 60 - big.bit_length() - max(1, len(pc).bit_length())))
+        Q = 1 << sbits
+        A, MQ, NQ = round(lam * Q), round(dmu * Q), round(nu * Q)
+        kq = kmax_s if MQ >= 0 else kmin_s
+        rc = Q * pc - A * wc - MQ - NQ * heavy
+        num = A * Cs + MQ * kq + NQ * hq + _isum(rc[rc > 0])
+        bound = gp * ((off + num // Q) // gp)
+        branches.append((bound, _Multipliers(num, Q, A, MQ, kq, NQ, hq, tau)))
+    return _ClassSplit(idx, fixed_in, Cs, off, tau, h_star + int((fixed_in & (w >= tau)).sum()), branches)
+
+
+def _class_lp_duals(pc: np.ndarray, wc: np.ndarray, C: int, k_min: int, k_max: int, heavy: np.ndarray,
+                    rc: np.ndarray) -> tuple[float, list[tuple[float, float, float]]] | None:
+    """HiGHS on max Σ pc·x, Σ wc·x ≤ C, k_min ≤ Σx ≤ k_max, 0 ≤ x ≤ 1: the class count h* = Σ_heavy x
+    of its optimum, then the duals (λ, μ, ν) with Σ_heavy x ≤ ⌊h*⌋ and with ≥ ⌊h*⌋ + 1 (μ > 0 for
+    the upper count bound, < 0 for the lower). Starts from the basis the reduced costs rc of the
+    cardinality multipliers give (x = 1 where rc > 0; the two items nearest rc = 0 basic)."""
+    import highspy
+
+    # The raw binding: highspy.Highs() prints HiGHS's banner to stdout before any option can be set
+    # (ERGO-Code/HiGHS#2749), which would corrupt a JSON answer on stdout.
+    try:
+        from highspy._core import _Highs as Highs
+    except ImportError:  # pragma: no cover - another highspy layout: the public class, banner and all
+        Highs = highspy.Highs
+    n = len(pc)
+    h = Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    inf = highspy.kHighsInf
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, 2
+    lp.col_cost_ = -pc.astype(np.float64)
+    lp.col_lower_, lp.col_upper_ = np.zeros(n), np.ones(n)
+    lp.row_lower_ = np.array([-inf, float(k_min)])
+    lp.row_upper_ = np.array([float(C), float(k_max)])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = np.arange(0, 2 * n + 1, 2, dtype=np.int32)
+    ind = np.zeros(2 * n, np.int32)
+    ind[1::2] = 1
+    val = np.ones(2 * n)
+    val[0::2] = wc
+    lp.a_matrix_.index_, lp.a_matrix_.value_ = ind, val
+    h.passModel(lp)
+    basis = highspy.HighsBasis()
+    st = np.where(rc > 0, highspy.HighsBasisStatus.kUpper, highspy.HighsBasisStatus.kLower).tolist()
+    for j in np.argsort(np.abs(rc), kind="stable")[:2]:
+        st[j] = highspy.HighsBasisStatus.kBasic
+    basis.col_status = st
+    basis.row_status = [highspy.HighsBasisStatus.kUpper, highspy.HighsBasisStatus.kUpper]
+    basis.valid = True
+    h.setBasis(basis)  # a start only: HiGHS repairs or ignores a basis it cannot use
+    ok = highspy.HighsModelStatus.kOptimal
+    h.run()
+    if h.getModelStatus() != ok:
+        return None
+    h_star = float(np.asarray(h.getSolution().col_value)[heavy].sum())
+    h1 = math.floor(h_star + 1e-9)
+    hi = np.flatnonzero(heavy).astype(np.int32)
+    h.addRow(-inf, float(h1), len(hi), hi, np.ones(len(hi)))
+    sides = []
+    for lo_, up_ in ((-inf, float(h1)), (float(h1 + 1), inf)):
+        h.changeRowBounds(2, lo_, up_)
+        h.run()
+        if h.getModelStatus() != ok:
+            return None
+        d = np.asarray(h.getSolution().row_dual, dtype=np.float64)  # minimisation of −p: signs flip
+        sides.append((-float(d[0]), -float(d[1]), -float(d[2])))
+    return h_star, sides
+
+
+def _split_run(p: np.ndarray, w: np.ndarray, split: _ClassSplit, z: int, gp: int, deadline: float | None,
+               mem_max: int, tally: dict[str, int]) -> tuple[int, np.ndarray | None, str, int]:
+    """The DP on each side of the class split whose bound beats z (on the core, the rest fixed):
+    optimal when both are; else the bound is the larger of the open sides'. A side's DP may find
+    solutions of the other side (they are solutions all the same); its pruning is valid for its
+    own side only, which is why each side runs."""
+    pc, wc = p[split.idx], w[split.idx]
+    x_best = None
+    status, bound = "optimal", z
+    for U_side, mu_side in sorted(split.branches, key=lambda t: -t[0]):
+        if U_side <= z:
+            continue
+        if deadline is not None and time.perf_counter() > deadline:
+            status, bound = "time_limit", max(bound, U_side)
+            continue
+        it = _SplitItems(pc, wc, split.C, mu_side)
+        zs, xs, st, bd = _combo_run(pc, wc, it, mu_side, split.C, z - split.off, U_side - split.off, gp,
+                                    deadline, mem_max, tally)
+        if xs is not None:
+            x_best = split.fixed_in.copy()
+            x_best[split.idx[xs]] = True
+        z = zs + split.off
+        if st != "optimal":
+            status, bound = st, max(bound, min(U_side, bd + split.off))
+    return z, x_best, status, max(bound, z)
 
 
 def _argmax_prefix(a: np.ndarray) -> np.ndarray:

@@ -120,14 +120,15 @@ def dp_optimum(p: np.ndarray, w: np.ndarray, C: int) -> int:
 
 
 @contextlib.contextmanager
-def combo_small():
-    """Force the hand-over to combo and shrink its checkpoints and pairing interval."""
-    old = core.ESCALATE_STATES, core.CHECKPOINT, core.PAIR_EVERY
-    core.ESCALATE_STATES, core.CHECKPOINT, core.PAIR_EVERY = 0, 4, 3
+def combo_small(split_states: int = 1_000_000):
+    """Force the hand-over to combo and shrink its checkpoints and pairing interval (and, with a small
+    split_states, the first DP pass, so that the class split runs)."""
+    old = core.ESCALATE_STATES, core.CHECKPOINT, core.PAIR_EVERY, core.SPLIT_STATES
+    core.ESCALATE_STATES, core.CHECKPOINT, core.PAIR_EVERY, core.SPLIT_STATES = 0, 4, 3, split_states
     try:
         yield
     finally:
-        core.ESCALATE_STATES, core.CHECKPOINT, core.PAIR_EVERY = old
+        core.ESCALATE_STATES, core.CHECKPOINT, core.PAIR_EVERY, core.SPLIT_STATES = old
 
 
 CASES = [(name, n, R, seed, frac) for name in ALL_NAMES for (n, R, seed, frac) in
@@ -141,8 +142,8 @@ def test_proven_answers_equal_an_independent_dp(name, n, R, seed, frac):
     pi = hard_instance(name, n, R, seed, frac)
     opt = dp_optimum(pi.p, pi.w, pi.capacity)
     g, c = np.sqrt(pi.p.astype(float)), pi.w.astype(float)
-    for forced in (False, True):
-        with combo_small() if forced else contextlib.nullcontext():
+    for forced in (False, True, "split"):
+        with combo_small(4 if forced == "split" else 1_000_000) if forced else contextlib.nullcontext():
             res = solve_exact(g, c, float(pi.capacity), backend="core")
         m = res.selection.mask_numpy()
         assert int(pi.w[m].sum()) <= pi.capacity
@@ -157,14 +158,75 @@ def test_proven_answers_equal_an_independent_dp(name, n, R, seed, frac):
 @needs_numba
 @pytest.mark.parametrize("name", ALL_NAMES)
 def test_combo_solve_directly_on_small_instances(name):
-    """_combo_solve from the Dantzig prefix (no minknap first) proves the DP's optimum, seeds 0–4."""
-    with combo_small():
-        for seed in range(5):
-            pi = hard_instance(name, 150, 1000, seed, 0.3)
-            opt = dp_optimum(pi.p, pi.w, pi.capacity)
-            out = core._combo_solve(pi.p, pi.w, pi.capacity, None, None)
-            assert out.status == "optimal" and out.z == opt == out.bound, (name, seed)
-            assert int(pi.p[out.x].sum()) == opt and int(pi.w[out.x].sum()) <= pi.capacity
+    """_combo_solve from the Dantzig prefix (no minknap first) proves the DP's optimum, seeds 0–4, with
+    the first pass uncapped and capped at 4 states (so that the class split and its sides run)."""
+    for split_states in (1_000_000, 4):
+        with combo_small(split_states):
+            for seed in range(5):
+                pi = hard_instance(name, 150, 1000, seed, 0.3)
+                opt = dp_optimum(pi.p, pi.w, pi.capacity)
+                out = core._combo_solve(pi.p, pi.w, pi.capacity, None, None)
+                assert out.status == "optimal" and out.z == opt == out.bound, (name, seed, split_states)
+                assert int(pi.p[out.x].sum()) == opt and int(pi.w[out.x].sum()) <= pi.capacity
+
+
+def dp_class_optima(p: np.ndarray, w: np.ndarray, C: int, heavy: np.ndarray) -> np.ndarray:
+    """Independent oracle: best[h] = the largest value of weight ≤ C with exactly h items of the class
+    `heavy` (−1 if none), by a DP over (class count, weight), item by item (O(n·C·n_heavy))."""
+    nh = int(heavy.sum())
+    best = np.full((nh + 1, C + 1), -1, dtype=np.int64)
+    best[0, :] = 0
+    for pj, wj, hj in zip(p.tolist(), w.tolist(), heavy.tolist()):
+        if wj > C:
+            continue
+        src = best[:, :C + 1 - wj]
+        cand = np.where(src >= 0, src + pj, -1)
+        if hj:
+            best[1:, wj:] = np.maximum(best[1:, wj:], cand[:-1])
+        else:
+            best[:, wj:] = np.maximum(best[:, wj:], cand)
+    return best[:, C]
+
+
+@needs_numba
+def test_class_split_bounds_each_side():
+    """Each side of the class split bounds every improving solution on that side: for h ≤ ⌊h*⌋ and
+    for h ≥ ⌊h*⌋ + 1 items of weight ≥ tau, the best value with that count (oracle: a DP over
+    count and weight) is < the target z + gcd or ≤ the side's bound; and a split that cuts the LP's
+    fractional count lowers the larger side's bound below U_card (checked where it happens)."""
+    tested = lowered = 0
+    for name, seed in ((name, seed) for name in ALL_NAMES for seed in range(6)):
+        pi = hard_instance(name, 60, 100, seed, 0.3)
+        p, w, C = pi.p, pi.w, int(pi.capacity)
+        n = len(p)
+        order = np.lexsort((np.arange(n), -(p / w)))
+        cw = np.cumsum(w[order])
+        b = int(np.searchsorted(cw, C, side="right"))
+        if b >= n:
+            continue
+        z = int(p[order[:b]].sum())  # the Dantzig prefix, as _combo_solve starts
+        gp = int(np.gcd.reduce(p))
+        k_max = int(np.searchsorted(np.cumsum(np.sort(w)), C, side="right"))
+        k_min = int(np.searchsorted(np.cumsum(np.sort(p)[::-1]), gp * (z // gp + 1), side="left")) + 1
+        if k_min > k_max:
+            continue
+        mu = core._card_multipliers(p, w, C, k_min, k_max, None)
+        tau = int(w[order[b]]) - (C - (int(cw[b - 1]) if b else 0))
+        split = core._class_split(p, w, C, k_min, k_max, mu, z, gp, tau)
+        if split is None:
+            continue
+        tested += 1
+        best = dp_class_optima(p, w, C, w >= tau)
+        h1 = int(np.floor(split.h_star + 1e-9))
+        T = gp * (z // gp + 1)
+        (U_a, mu_a), (U_b, mu_b) = split.branches
+        assert mu_a.NQ >= 0 and mu_b.NQ <= 0 and mu_a.tau == mu_b.tau == tau
+        opt_a, opt_b = int(best[:h1 + 1].max()), int(best[h1 + 1:].max(initial=-1))
+        assert opt_a < T or opt_a <= U_a, (name, seed, opt_a, U_a)
+        assert opt_b < T or opt_b <= U_b, (name, seed, opt_b, U_b)
+        lowered += max(U_a, U_b) < mu.num // mu.Q
+    print(f"class split: {tested} instances split, {lowered} with a lower bound")
+    assert tested >= 20 and lowered >= 5, (tested, lowered)
 
 
 @needs_numba
