@@ -797,7 +797,7 @@ def _next_ratio(core: _Core, n_done: int, right: bool) -> float | None:
 # ----------------------------------------------------------------------------- combo (hard families)
 
 COMBO_MEM_MAX = 2_500_000_000  # bytes: the DP's state arrays (double-buffered) + its checkpoints
-SPLIT_STATES = 1_000_000  # live states at which the first DP pass stops to try the class split
+CLASS_SPLIT_STATES = 1_000_000  # live states at which the first DP pass stops to try the class split
 # (`_class_split`): 0.3 GB of state arrays, a second or two; above the peak (≤ 0.6 M states) of every
 # issue-18 instance the DP proves without the split
 ESCALATE_STATES = 20_000  # minknap hands an integer instance to the combo path beyond this many states
@@ -1347,7 +1347,14 @@ def _combo_solve(p: np.ndarray, w: np.ndarray, C: int, x0: np.ndarray | None, de
       costs of its decisions against the LP);
     - pairing: the states are paired with the best single undecided item;
     - histories: one uint64 of decisions per state, checkpoints every 64 levels (a state
-      is found again at a checkpoint by its weight, unique on the front; `_combo_rebuild`).
+      is found again at a checkpoint by its weight, unique on the front; `_combo_rebuild`);
+    - the class split (not in combo; `_class_split`): a first DP pass that reaches
+      CLASS_SPLIT_STATES live states stops; every solution has ≤ h or ≥ h + 1 items of weight
+      ≥ tau = w_b − r (b the break item, r the capacity left before it; h = ⌊h*⌋, h* that
+      count in the LP optimum), and each side's LP (cardinality constraint included, on
+      the core) prices the exchange that makes room for b as whole items. When the larger
+      side's bound is below U, the DP runs on each side whose bound beats z (`_class_split_run`);
+      otherwise the DP runs again without the cap.
     Memory cap: `mem_max` bytes for the state arrays (40 bytes a state, double-buffered)
     and the checkpoints (16 bytes a state); "memory_limit" when the next level would
     pass it, "time_limit" at the deadline. The bound is then the largest Lagrangian
@@ -1420,20 +1427,21 @@ def _combo_solve(p: np.ndarray, w: np.ndarray, C: int, x0: np.ndarray | None, de
         z = _isum(p[x_best])
         stats["fill"] = z
     tally = {"states_max": 1, "levels": 0, "restarts": 0, "pair_hits": 0, "core": 0}
-    first_mem = min(mem_max, SPLIT_STATES * 8 * STATE_BYTES)  # the first pass's cap: the split may follow
+    first_mem = min(mem_max, CLASS_SPLIT_STATES * 8 * STATE_BYTES)  # first pass's cap: the split may follow
     z, x_new, status, bound = _combo_run(p, w, it, mu, C, z, U, gp, deadline, first_mem, tally)
     if x_new is not None:
         x_best = x_new
     if status == "memory_limit" and first_mem < mem_max:
         split = _class_split(p, w, C, k_min, k_max, mu, z, gp, int(ws[b]) - (C - int(cw[b - 1]) if b else C))
         if split is not None:
-            stats.update(split_tau=split.tau, split_h=split.h_star, split_U=[u for u, _ in split.branches])
+            stats.update(class_split_tau=split.tau, class_split_h=split.h_star,
+                         class_split_U=[u for u, _ in split.branches])
         if split is None or max(u for u, _ in split.branches) >= U:  # no better: the DP, uncapped
             z, x_new, status, bound = _combo_run(p, w, it, mu, C, z, U, gp, deadline, mem_max, tally)
             if x_new is not None:
                 x_best = x_new
         else:
-            z, x_new, status, bound = _split_run(p, w, split, z, gp, deadline, mem_max, tally)
+            z, x_new, status, bound = _class_split_run(p, w, split, z, gp, deadline, mem_max, tally)
             if x_new is not None:
                 x_best = x_new
     if _isum(p[x_best]) != z or _isum(w[x_best]) > C:  # pragma: no cover - every step is exact
@@ -1600,8 +1608,9 @@ def _class_lp_duals(pc: np.ndarray, wc: np.ndarray, C: int, k_min: int, k_max: i
     return h_star, sides
 
 
-def _split_run(p: np.ndarray, w: np.ndarray, split: _ClassSplit, z: int, gp: int, deadline: float | None,
-               mem_max: int, tally: dict[str, int]) -> tuple[int, np.ndarray | None, str, int]:
+def _class_split_run(p: np.ndarray, w: np.ndarray, split: _ClassSplit, z: int, gp: int,
+                     deadline: float | None, mem_max: int,
+                     tally: dict[str, int]) -> tuple[int, np.ndarray | None, str, int]:
     """The DP on each side of the class split whose bound beats z (on the core, the rest fixed):
     optimal when both are; else the bound is the larger of the open sides'. A side's DP may find
     solutions of the other side (they are solutions all the same); its pruning is valid for its

@@ -123,12 +123,12 @@ def dp_optimum(p: np.ndarray, w: np.ndarray, C: int) -> int:
 def combo_small(split_states: int = 1_000_000):
     """Force the hand-over to combo and shrink its checkpoints and pairing interval (and, with a small
     split_states, the first DP pass, so that the class split runs)."""
-    old = core.ESCALATE_STATES, core.CHECKPOINT, core.PAIR_EVERY, core.SPLIT_STATES
-    core.ESCALATE_STATES, core.CHECKPOINT, core.PAIR_EVERY, core.SPLIT_STATES = 0, 4, 3, split_states
+    old = core.ESCALATE_STATES, core.CHECKPOINT, core.PAIR_EVERY, core.CLASS_SPLIT_STATES
+    core.ESCALATE_STATES, core.CHECKPOINT, core.PAIR_EVERY, core.CLASS_SPLIT_STATES = 0, 4, 3, split_states
     try:
         yield
     finally:
-        core.ESCALATE_STATES, core.CHECKPOINT, core.PAIR_EVERY, core.SPLIT_STATES = old
+        core.ESCALATE_STATES, core.CHECKPOINT, core.PAIR_EVERY, core.CLASS_SPLIT_STATES = old
 
 
 CASES = [(name, n, R, seed, frac) for name in ALL_NAMES for (n, R, seed, frac) in
@@ -192,9 +192,10 @@ def dp_class_optima(p: np.ndarray, w: np.ndarray, C: int, heavy: np.ndarray) -> 
 def test_class_split_bounds_each_side():
     """Each side of the class split bounds every improving solution on that side: for h ≤ ⌊h*⌋ and
     for h ≥ ⌊h*⌋ + 1 items of weight ≥ tau, the best value with that count (oracle: a DP over
-    count and weight) is < the target z + gcd or ≤ the side's bound; and a split that cuts the LP's
-    fractional count lowers the larger side's bound below U_card (checked where it happens)."""
-    tested = lowered = 0
+    count and weight) is < the target z + gcd or ≤ the side's bound; a split that cuts the LP's
+    fractional count lowers the larger side's bound below U_card (counted); and the sides' DP
+    stopped by a deadline already past or a 1-byte memory cap never claims optimality."""
+    tested = lowered = stopped = 0
     for name, seed in ((name, seed) for name in ALL_NAMES for seed in range(6)):
         pi = hard_instance(name, 60, 100, seed, 0.3)
         p, w, C = pi.p, pi.w, int(pi.capacity)
@@ -225,8 +226,20 @@ def test_class_split_bounds_each_side():
         assert opt_a < T or opt_a <= U_a, (name, seed, opt_a, U_a)
         assert opt_b < T or opt_b <= U_b, (name, seed, opt_b, U_b)
         lowered += max(U_a, U_b) < mu.num // mu.Q
-    print(f"class split: {tested} instances split, {lowered} with a lower bound")
-    assert tested >= 20 and lowered >= 5, (tested, lowered)
+        # the sides' DP stopped by the deadline or the memory cap: never proven, z ≤ OPT ≤ bound
+        opt = int(best.max())
+        for limit in ("time", "memory"):
+            with combo_small():
+                zz, xx, st, bd = core._class_split_run(
+                    p, w, split, z, gp, time.perf_counter() - 1.0 if limit == "time" else None,
+                    1 if limit == "memory" else core.COMBO_MEM_MAX, dict.fromkeys(
+                        ("states_max", "levels", "restarts", "pair_hits", "core"), 0))
+            assert zz <= opt <= max(bd, zz) and (st == "optimal") <= (zz == opt), (name, seed, limit, st)
+            if xx is not None:
+                assert int(p[xx].sum()) == zz and int(w[xx].sum()) <= C
+            stopped += st == f"{limit}_limit"
+    print(f"class split: {tested} instances split, {lowered} with a lower bound, {stopped} sides stopped")
+    assert tested >= 20 and lowered >= 5 and stopped >= 10, (tested, lowered, stopped)
 
 
 @needs_numba
@@ -255,9 +268,10 @@ def test_stopped_combo_never_claims_optimality(limit):
 
 @needs_numba
 def test_time_limit_through_solve_exact_is_never_proven():
-    """A hard instance (circle(2/3), n = 10⁴, R = 10⁶) under a 0.5 s limit: time_limit, not proven,
-    feasible mask, value ≤ bound ≤ LP*, and the call returns promptly."""
-    pi = hard_instance("circle_2_3", 10_000, 1_000_000, 0, 0.3)
+    """The slowest of the issue's instances (almost strongly correlated, n = 10⁵, R = 10⁶: 4.7 s to
+    prove here) under a 0.5 s limit: time_limit, not proven, feasible mask, value ≤ bound ≤ LP*,
+    and the call returns promptly."""
+    pi = hard_instance("almost_strongly_correlated", 100_000, 1_000_000, 0, 0.3)
     g, c = np.sqrt(pi.p.astype(float)), pi.w.astype(float)
     core._combo_kernels()  # compile (or load the cache) outside the timed call
     t0 = time.perf_counter()
