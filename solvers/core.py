@@ -48,6 +48,16 @@ classical route (Dembo & Hammer 1980; Pisinger's expknap/minknap, 1995–97):
    bounded by its surrogate minknap bound and its Lagrangian bound; pairing of
    the states with the best single undecided item; one uint64 of decisions per
    state plus checkpoints every 64 levels instead of full histories.
+   One addition of ours, the class split (`_class_split`): when the DP front passes
+   CLASS_SPLIT_STATES = 1e6 states, the solver splits on the number h of items of
+   weight ≥ tau = w_b − r (b the break item, r the capacity left before it): every
+   solution has h ≤ ⌊h*⌋ or h ≥ ⌊h*⌋ + 1, h* that count in the LP optimum, and each
+   side's LP (with the cardinality constraint, on the core; HiGHS, then an exact
+   rational Lagrangian bound) prices as whole items the exchange that makes room for
+   b. The LP fills the residual r with a fraction of that exchange; on circle(2/3) at
+   n = 1e5, R = 1e6 (profits concave in the weight) this took U_card 209,918 above the
+   optimum and no whole items can make it; the two sides' bounds are 2 above and
+   945,935 below it, and the DP on each side's core (8 items) proves the optimum.
    Memory cap: COMBO_MEM_MAX = 2.5 GB for the state arrays (40 bytes a state,
    double-buffered) and the checkpoints (16 bytes a state); at the cap (status
    "memory_limit") or at `time_limit` the best incumbent is returned with
@@ -56,13 +66,9 @@ classical route (Dembo & Hammer 1980; Pisinger's expknap/minknap, 1995–97):
    without it, integer instances stay on minknap as before (and the hard families
    stop at its limits). Measured on the issue's 24 instances (n = 1e4, 1e5; R = 1e4,
    1e6; capacity 30 %; each solve in a fresh process on the quiet 2-core machine,
-   `cwmp bench --only exact-hard` → results/bench/exact_hard.json): 23 proven in
-   0.09–36.7 s with peak RSS ≤ 1.07 GB. circle(2/3) at n = 1e5, R = 1e6 is not: its
-   profits are a concave function of the weight, so the LP (with or without the
-   cardinality constraint, even with Σx fixed) fills the last residual with a fraction
-   of an exchange that no whole items can make, and stays ~2.1e5 above the best
-   solution; the front passes 13 M states (those with |C − W| > the break weight:
-   more additions than removals or the reverse) and the solve stops at the memory cap.
+   `cwmp bench --only exact-hard` → results/bench/exact_hard.json): all 24 proven in
+   0.07–4.9 s with peak RSS ≤ 0.62 GB; the class split ran on three (circle(2/3)
+   1e4/1e6 and 1e5/1e6, almost strongly correlated 1e5/1e6).
 
 Arithmetic and tolerance (stated in ExactResult.extra):
 - Feasibility is exact: the returned mask satisfies Σ c ≤ B in exact real
@@ -1553,8 +1559,12 @@ def _class_lp_duals(pc: np.ndarray, wc: np.ndarray, C: int, k_min: int, k_max: i
     """HiGHS on max Σ pc·x, Σ wc·x ≤ C, k_min ≤ Σx ≤ k_max, 0 ≤ x ≤ 1: the class count h* = Σ_heavy x
     of its optimum, then the duals (λ, μ, ν) with Σ_heavy x ≤ ⌊h*⌋ and with ≥ ⌊h*⌋ + 1 (μ > 0 for
     the upper count bound, < 0 for the lower). Starts from the basis the reduced costs rc of the
-    cardinality multipliers give (x = 1 where rc > 0; the two items nearest rc = 0 basic)."""
-    import highspy
+    cardinality multipliers give (x = 1 where rc > 0; the two items nearest rc = 0 basic). None
+    without highspy (a dependency; the DP then runs without the split) or without an optimum."""
+    try:
+        import highspy
+    except ImportError:  # pragma: no cover - highspy is a dependency
+        return None
 
     # The raw binding: highspy.Highs() prints HiGHS's banner to stdout before any option can be set
     # (ERGO-Code/HiGHS#2749), which would corrupt a JSON answer on stdout.
