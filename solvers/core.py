@@ -1575,7 +1575,6 @@ def _class_lp_duals(pc: np.ndarray, wc: np.ndarray, C: int, k_min: int, k_max: i
     n = len(pc)
     h = Highs()
     h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
     inf = highspy.kHighsInf
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = n, 2

@@ -242,6 +242,26 @@ def test_class_split_bounds_each_side():
     assert tested >= 20 and lowered >= 5 and stopped >= 10, (tested, lowered, stopped)
 
 
+def test_class_lp_runs_beside_another_highs_user():
+    """HiGHS fixes its thread pool once a process: the class LP, asked for after CVXPY's HiGHS has run
+    (as in a test session or `cwmp compare`), still solves, and CVXPY after it too (the LP once
+    asked for one thread and then failed with an error in such a process)."""
+    import cvxpy as cp
+
+    x = cp.Variable(3, boolean=True)
+    cp.Problem(cp.Maximize(np.ones(3) @ x), [np.ones(3) @ x <= 2]).solve(solver="HIGHS")
+    pi = hard_instance("circle_2_3", 60, 100, 1, 0.3)
+    p, w, C = pi.p, pi.w, int(pi.capacity)
+    out = core._class_lp_duals(p, w, C, 0, len(p), w >= 30, np.zeros(len(p)))
+    assert out is not None
+    h_star, sides = out
+    assert 0 <= h_star <= int((w >= 30).sum()) and len(sides) == 2
+    y = cp.Variable(3, boolean=True)
+    prob = cp.Problem(cp.Maximize(np.array([3.0, 2.0, 1.0]) @ y), [np.ones(3) @ y <= 2])
+    prob.solve(solver="HIGHS")
+    assert prob.status == "optimal" and round(prob.value) == 5
+
+
 @needs_numba
 @pytest.mark.parametrize("limit", ["time", "memory"])
 def test_stopped_combo_never_claims_optimality(limit):
