@@ -67,7 +67,7 @@ classical route (Dembo & Hammer 1980; Pisinger's expknap/minknap, 1995–97):
    stop at its limits). Measured on the issue's 24 instances (n = 1e4, 1e5; R = 1e4,
    1e6; capacity 30 %; each solve in a fresh process on the quiet 2-core machine,
    `cwmp bench --only exact-hard` → results/bench/exact_hard.json): all 24 proven in
-   0.07–4.9 s with peak RSS ≤ 0.62 GB; the class split ran on three (circle(2/3)
+   0.06–4.4 s with peak RSS ≤ 0.61 GB; the class split ran on three (circle(2/3)
    1e4/1e6 and 1e5/1e6, almost strongly correlated 1e5/1e6).
 
 Arithmetic and tolerance (stated in ExactResult.extra):

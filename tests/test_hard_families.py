@@ -288,7 +288,7 @@ def test_stopped_combo_never_claims_optimality(limit):
 
 @needs_numba
 def test_time_limit_through_solve_exact_is_never_proven():
-    """The slowest of the issue's instances (almost strongly correlated, n = 10⁵, R = 10⁶: 4.9 s to
+    """The slowest of the issue's instances (almost strongly correlated, n = 10⁵, R = 10⁶: 4.4 s to
     prove here) under a 0.5 s limit: time_limit, not proven, feasible mask, value ≤ bound ≤ LP*,
     and the call returns promptly."""
     pi = hard_instance("almost_strongly_correlated", 100_000, 1_000_000, 0, 0.3)
