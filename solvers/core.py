@@ -1439,17 +1439,18 @@ def _combo_solve(p: np.ndarray, w: np.ndarray, C: int, x0: np.ndarray | None, de
         x_best = x_new
     if status == "memory_limit" and first_mem < mem_max:
         split = _class_split(p, w, C, k_min, k_max, mu, z, gp, int(ws[b]) - (C - int(cw[b - 1]) if b else C))
-        if split is not None:
+        if isinstance(split, _ClassSplit):
             stats.update(class_split_tau=split.tau, class_split_h=split.h_star,
                          class_split_U=[u for u, _ in split.branches])
-        if split is None or max(u for u, _ in split.branches) >= U:  # no better: the DP, uncapped
+            if max(u for u, _ in split.branches) >= U:
+                split = "no split: neither side's bound is below U"
+        stats["class_split"] = split if isinstance(split, str) else "split"
+        if isinstance(split, str):  # no better: the DP again, uncapped
             z, x_new, status, bound = _combo_run(p, w, it, mu, C, z, U, gp, deadline, mem_max, tally)
-            if x_new is not None:
-                x_best = x_new
         else:
             z, x_new, status, bound = _class_split_run(p, w, split, z, gp, deadline, mem_max, tally)
-            if x_new is not None:
-                x_best = x_new
+        if x_new is not None:
+            x_best = x_new
     if _isum(p[x_best]) != z or _isum(w[x_best]) > C:  # pragma: no cover - every step is exact
         raise AssertionError("combo: the incumbent's value or weight is off")
     stats.update(tally, peak_state_bytes=STATE_BYTES * 3 * tally["states_max"])
@@ -1504,9 +1505,9 @@ class _ClassSplit:
 
 
 def _class_split(p: np.ndarray, w: np.ndarray, C: int, k_min: int, k_max: int, mu: _Multipliers, z: int,
-                 gp: int, tau: int) -> _ClassSplit | None:
-    """Split on the number of items of weight ≥ tau; None when the LP optimum's count is integral or
-    the LP solver fails.
+                 gp: int, tau: int) -> _ClassSplit | str:
+    """Split on the number of items of weight ≥ tau; else a line saying why not (the LP optimum's
+    count is integral, the LP solver failed, ...).
 
     Why: the LP (and its cardinality version) can use the residual capacity r left after the
     break by a fractional exchange priced at λ per unit, while an integer solution must take out
@@ -1524,20 +1525,20 @@ def _class_split(p: np.ndarray, w: np.ndarray, C: int, k_min: int, k_max: int, m
     fixed_in = (rc0 > 0) & ~core0
     idx = np.flatnonzero(core0)
     if len(idx) < 2:
-        return None
+        return "no split: core of fewer than 2 items"
     pc, wc = p[idx], w[idx]
     Cs, off, nfin = C - _isum(w[fixed_in]), _isum(p[fixed_in]), int(fixed_in.sum())
     kmax_s, kmin_s = k_max - nfin, max(0, k_min - nfin)
     if Cs < 0 or kmax_s < kmin_s:
-        return None  # (no improving solution keeps every fixed item: the uncapped DP will say so)
+        return "no split: the fixed items leave no improving solution"  # (the uncapped DP will say so)
     heavy = wc >= tau
     duals = _class_lp_duals(pc, wc, Cs, kmin_s, kmax_s, heavy, rc0[idx])
-    if duals is None:
-        return None
+    if isinstance(duals, str):
+        return duals
     h_star, sides = duals
     h1 = math.floor(h_star + 1e-9)
     if abs(h_star - round(h_star)) <= 1e-9:
-        return None  # the LP optimum already has an integral count: no cut
+        return "no split: the LP optimum's class count is integral"
     branches = []
     for (lam, dmu, nu), hq in zip(sides, (h1, h1 + 1)):
         nu = max(nu, 0.0) if hq == h1 else min(nu, 0.0)  # ν ≥ 0 with ≤ h1, ν ≤ 0 with ≥ h1 + 1
@@ -1555,16 +1556,17 @@ def _class_split(p: np.ndarray, w: np.ndarray, C: int, k_min: int, k_max: int, m
 
 
 def _class_lp_duals(pc: np.ndarray, wc: np.ndarray, C: int, k_min: int, k_max: int, heavy: np.ndarray,
-                    rc: np.ndarray) -> tuple[float, list[tuple[float, float, float]]] | None:
+                    rc: np.ndarray) -> tuple[float, list[tuple[float, float, float]]] | str:
     """HiGHS on max Σ pc·x, Σ wc·x ≤ C, k_min ≤ Σx ≤ k_max, 0 ≤ x ≤ 1: the class count h* = Σ_heavy x
     of its optimum, then the duals (λ, μ, ν) with Σ_heavy x ≤ ⌊h*⌋ and with ≥ ⌊h*⌋ + 1 (μ > 0 for
     the upper count bound, < 0 for the lower). Starts from the basis the reduced costs rc of the
-    cardinality multipliers give (x = 1 where rc > 0; the two items nearest rc = 0 basic). None
-    without highspy (a dependency; the DP then runs without the split) or without an optimum."""
+    cardinality multipliers give (x = 1 where rc > 0; the two items nearest rc = 0 basic). A line
+    saying why, instead, without highspy (a dependency; the DP then runs without the split) or
+    when HiGHS ends without an optimum."""
     try:
         import highspy
     except ImportError:  # pragma: no cover - highspy is a dependency
-        return None
+        return "no split: highspy is not installed"
 
     # The raw binding: highspy.Highs() prints HiGHS's banner to stdout before any option can be set
     # (ERGO-Code/HiGHS#2749), which would corrupt a JSON answer on stdout.
@@ -1601,7 +1603,7 @@ def _class_lp_duals(pc: np.ndarray, wc: np.ndarray, C: int, k_min: int, k_max: i
     ok = highspy.HighsModelStatus.kOptimal
     h.run()
     if h.getModelStatus() != ok:
-        return None
+        return f"no split: HiGHS ended {h.getModelStatus()} on the LP"
     h_star = float(np.asarray(h.getSolution().col_value)[heavy].sum())
     h1 = math.floor(h_star + 1e-9)
     hi = np.flatnonzero(heavy).astype(np.int32)
@@ -1610,8 +1612,8 @@ def _class_lp_duals(pc: np.ndarray, wc: np.ndarray, C: int, k_min: int, k_max: i
     for lo_, up_ in ((-inf, float(h1)), (float(h1 + 1), inf)):
         h.changeRowBounds(2, lo_, up_)
         h.run()
-        if h.getModelStatus() != ok:
-            return None
+        if h.getModelStatus() != ok:  # (an infeasible side could be dropped, given a certificate: not done)
+            return f"no split: HiGHS ended {h.getModelStatus()} on a side's LP"
         d = np.asarray(h.getSolution().row_dual, dtype=np.float64)  # minimisation of −p: signs flip
         sides.append((-float(d[0]), -float(d[1]), -float(d[2])))
     return h_star, sides
