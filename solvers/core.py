@@ -92,7 +92,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -1036,6 +1036,16 @@ class _Multipliers:
     hq: int = 0
     tau: int = 0  # the class: items of weight ≥ tau
 
+    def rc(self, p: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Q · (p − λw − μ − ν[w ≥ tau]) of each item, exactly (int64: Q is chosen so that it fits)."""
+        rc = self.Q * p - self.A * w - self.MQ
+        return rc - self.NQ * (w >= self.tau) if self.NQ else rc
+
+    def with_num(self, p: np.ndarray, w: np.ndarray, C: int) -> "_Multipliers":
+        """These multipliers with num, the Lagrangian bound times Q, computed exactly on (p, w, C)."""
+        rc = self.rc(p, w)
+        return replace(self, num=self.A * C + self.MQ * self.kq + self.NQ * self.hq + _isum(rc[rc > 0]))
+
 
 def _card_multipliers(p: np.ndarray, w: np.ndarray, C: int, k_min: int, k_max: int,
                       deadline: float | None) -> _Multipliers:
@@ -1092,12 +1102,11 @@ def _card_multipliers(p: np.ndarray, w: np.ndarray, C: int, k_min: int, k_max: i
     for A, Q in sorted(cands):
         if A < 0:
             continue
-        aQ_ = Q * p - A * w
-        muq, kq = mu_of(aQ_)
-        MQ = int(muq)  # μ ≥ 0 goes with Σx ≤ k_max, μ < 0 with Σx ≥ k_min (improving solutions)
-        num = A * C + MQ * kq + _isum(np.maximum(aQ_ - MQ, 0))
-        if best is None or num * best.Q < best.num * Q:
-            best = _Multipliers(num, Q, A, MQ, kq)
+        muq, kq = mu_of(Q * p - A * w)
+        # μ ≥ 0 goes with Σx ≤ k_max, μ < 0 with Σx ≥ k_min (improving solutions)
+        cand = _Multipliers(0, Q, A, int(muq), kq).with_num(p, w, C)
+        if best is None or cand.num * best.Q < best.num * Q:
+            best = cand
     assert best is not None
     return best
 
@@ -1111,8 +1120,7 @@ class _SplitItems:
         inv, first, self.grp, self.mult = _binary_split(p, w)
         self.n_groups = len(first)
         self.sp, self.sw = p[first][self.grp] * self.mult, w[first][self.grp] * self.mult
-        wg = w[first][self.grp]
-        rc = self.mult * (mu.Q * p[first][self.grp] - mu.A * wg - mu.MQ - mu.NQ * (wg >= mu.tau))
+        rc = self.mult * mu.rc(p[first][self.grp], w[first][self.grp])
         self.xstar = rc > 0  # the item's LP value with the multipliers
         self.absrc = np.abs(rc)  # what deviating from it costs, in Q units
         S = mu.MQ / mu.A if mu.A > 0 else 0.0
@@ -1366,8 +1374,9 @@ def _combo_solve(p: np.ndarray, w: np.ndarray, C: int, x0: np.ndarray | None, de
     pass it, "time_limit" at the deadline. The bound is then the largest Lagrangian
     bound of a live state (never below z, never above the root bounds).
     """
-    assert _combo_kernels() is not None
-    k_fill = _combo_kernels()[2]  # type: ignore[index]
+    kern = _combo_kernels()
+    assert kern is not None
+    k_fill = kern[2]
     t0 = time.perf_counter()
     n = len(p)
     stats: dict[str, Any] = {"n": n}
@@ -1520,7 +1529,7 @@ def _class_split(p: np.ndarray, w: np.ndarray, C: int, k_min: int, k_max: int, m
     become exact rationals on a 2^s grid and each bound is recomputed exactly, so it is valid
     whatever the LP solver's accuracy (any λ ≥ 0, μ, ν of the right signs give a bound)."""
     T = gp * (z // gp + 1)
-    rc0 = mu.Q * p - mu.A * w - mu.MQ
+    rc0 = mu.rc(p, w)
     core0 = np.abs(rc0) <= mu.num - mu.Q * T
     fixed_in = (rc0 > 0) & ~core0
     idx = np.flatnonzero(core0)
@@ -1535,10 +1544,7 @@ def _class_split(p: np.ndarray, w: np.ndarray, C: int, k_min: int, k_max: int, m
     duals = _class_lp_duals(pc, wc, Cs, kmin_s, kmax_s, heavy, rc0[idx])
     if isinstance(duals, str):
         return duals
-    h_star, sides = duals
-    h1 = math.floor(h_star + 1e-9)
-    if abs(h_star - round(h_star)) <= 1e-9:
-        return "no split: the LP optimum's class count is integral"
+    h_star, h1, sides = duals
     branches = []
     for (lam, dmu, nu), hq in zip(sides, (h1, h1 + 1)):
         nu = max(nu, 0.0) if hq == h1 else min(nu, 0.0)  # ν ≥ 0 with ≤ h1, ν ≤ 0 with ≥ h1 + 1
@@ -1547,18 +1553,16 @@ def _class_split(p: np.ndarray, w: np.ndarray, C: int, k_min: int, k_max: int, m
         sbits = max(0, min(30, 60 - big.bit_length() - max(1, len(pc).bit_length())))
         Q = 1 << sbits
         A, MQ, NQ = round(lam * Q), round(dmu * Q), round(nu * Q)
-        kq = kmax_s if MQ >= 0 else kmin_s
-        rc = Q * pc - A * wc - MQ - NQ * heavy
-        num = A * Cs + MQ * kq + NQ * hq + _isum(rc[rc > 0])
-        bound = gp * ((off + num // Q) // gp)
-        branches.append((bound, _Multipliers(num, Q, A, MQ, kq, NQ, hq, tau)))
+        mu_side = _Multipliers(0, Q, A, MQ, kmax_s if MQ >= 0 else kmin_s, NQ, hq, tau).with_num(pc, wc, Cs)
+        branches.append((gp * ((off + mu_side.num // Q) // gp), mu_side))
     return _ClassSplit(idx, fixed_in, Cs, off, tau, h_star + int((fixed_in & (w >= tau)).sum()), branches)
 
 
 def _class_lp_duals(pc: np.ndarray, wc: np.ndarray, C: int, k_min: int, k_max: int, heavy: np.ndarray,
-                    rc: np.ndarray) -> tuple[float, list[tuple[float, float, float]]] | str:
+                    rc: np.ndarray) -> tuple[float, int, list[tuple[float, float, float]]] | str:
     """HiGHS on max Σ pc·x, Σ wc·x ≤ C, k_min ≤ Σx ≤ k_max, 0 ≤ x ≤ 1: the class count h* = Σ_heavy x
-    of its optimum, then the duals (λ, μ, ν) with Σ_heavy x ≤ ⌊h*⌋ and with ≥ ⌊h*⌋ + 1 (μ > 0 for
+    of its optimum and h = ⌊h*⌋ (a line saying so when h* is integral: no cut), then the duals
+    (λ, μ, ν) with Σ_heavy x ≤ h and with ≥ h + 1 (μ > 0 for
     the upper count bound, < 0 for the lower). Starts from the basis the reduced costs rc of the
     cardinality multipliers give (x = 1 where rc > 0; the two items nearest rc = 0 basic). A line
     saying why, instead, without highspy (a dependency; the DP then runs without the split) or
@@ -1605,7 +1609,9 @@ def _class_lp_duals(pc: np.ndarray, wc: np.ndarray, C: int, k_min: int, k_max: i
     if h.getModelStatus() != ok:
         return f"no split: HiGHS ended {h.getModelStatus()} on the LP"
     h_star = float(np.asarray(h.getSolution().col_value)[heavy].sum())
-    h1 = math.floor(h_star + 1e-9)
+    if abs(h_star - round(h_star)) <= 1e-9:
+        return "no split: the LP optimum's class count is integral"
+    h1 = math.floor(h_star)
     hi = np.flatnonzero(heavy).astype(np.int32)
     h.addRow(-inf, float(h1), len(hi), hi, np.ones(len(hi)))
     sides = []
@@ -1616,7 +1622,7 @@ def _class_lp_duals(pc: np.ndarray, wc: np.ndarray, C: int, k_min: int, k_max: i
             return f"no split: HiGHS ended {h.getModelStatus()} on a side's LP"
         d = np.asarray(h.getSolution().row_dual, dtype=np.float64)  # minimisation of −p: signs flip
         sides.append((-float(d[0]), -float(d[1]), -float(d[2])))
-    return h_star, sides
+    return h_star, h1, sides
 
 
 def _class_split_run(p: np.ndarray, w: np.ndarray, split: _ClassSplit, z: int, gp: int,

@@ -262,7 +262,8 @@ def test_class_lp_runs_beside_another_highs_user():
     p, w, C = pi.p, pi.w, int(pi.capacity)
     out = core._class_lp_duals(p, w, C, 0, len(p), w >= 30, np.zeros(len(p)))
     assert not isinstance(out, str), out
-    h_star, sides = out
+    h_star, h1, sides = out
+    assert h1 == math.floor(h_star) != h_star
     assert 0 <= h_star <= int((w >= 30).sum()) and len(sides) == 2
     y = cp.Variable(3, boolean=True)
     prob = cp.Problem(cp.Maximize(np.array([3.0, 2.0, 1.0]) @ y), [np.ones(3) @ y <= 2])
